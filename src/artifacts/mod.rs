@@ -1,0 +1,175 @@
+//! Files a run leaves in `target/`: the compiled SQL of every model
+//! (`compiled/`, `run/`), `manifest.json` (deterministic: the same project
+//! gives the same bytes) and `run_results.json`. Each is written to a
+//! temporary name and renamed into place.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::compile::{CompiledNode, CompiledProject};
+use crate::error::{Error, Result};
+use crate::project::Project;
+use crate::run::RunSummary;
+
+/// The manifest's file name.
+pub const MANIFEST: &str = "manifest.json";
+/// The run results' file name.
+pub const RUN_RESULTS: &str = "run_results.json";
+
+/// `target/compiled/<dir>/<model>.sql`: where a node's SELECT is written.
+pub fn compiled_path(target_dir: &Path, node: &CompiledNode) -> PathBuf {
+    target_dir.join("compiled").join(node_relative_path(node))
+}
+
+/// `target/run/<dir>/<model>.sql`: where a node's full statement is written.
+pub fn run_path(target_dir: &Path, node: &CompiledNode) -> PathBuf {
+    target_dir.join("run").join(node_relative_path(node))
+}
+
+fn node_relative_path(node: &CompiledNode) -> PathBuf {
+    let dir = node.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    dir.join(format!("{}.sql", node.name))
+}
+
+/// Write `compiled/`, `run/` and `manifest.json` for `compiled` (replacing stale files).
+pub fn write_compiled(target_dir: &Path, project: &Project, compiled: &CompiledProject) -> Result<()> {
+    for (folder, pick) in [
+        ("compiled", (|n: &CompiledNode| n.sql.as_str()) as fn(&CompiledNode) -> &str),
+        ("run", |n: &CompiledNode| n.run_sql.as_str()),
+    ] {
+        let staging = target_dir.join(format!(".{folder}.tmp-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        for node in compiled.nodes.values() {
+            let path = staging.join(node_relative_path(node));
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+            }
+            fs::write(&path, pick(node)).map_err(|e| Error::io("write", &path, e))?;
+        }
+        let final_dir = target_dir.join(folder);
+        if final_dir.exists() {
+            fs::remove_dir_all(&final_dir).map_err(|e| Error::io("replace", &final_dir, e))?;
+        }
+        if staging.exists() {
+            fs::rename(&staging, &final_dir).map_err(|e| Error::io("replace", &final_dir, e))?;
+        }
+    }
+    write_json(&target_dir.join(MANIFEST), &manifest(project, compiled))
+}
+
+/// The manifest as JSON: nodes, sources, parent and child maps, all in sorted order.
+pub fn manifest(project: &Project, compiled: &CompiledProject) -> Value {
+    let project_name = &compiled.project_name;
+    let mut nodes = serde_json::Map::new();
+    let mut parent_map = BTreeMap::new();
+    let mut child_map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for node in compiled.nodes.values() {
+        let depends: Vec<String> = {
+            let mut d: Vec<String> = node
+                .depends_on
+                .iter()
+                .map(|n| format!("model.{project_name}.{n}"))
+                .chain(
+                    node.sources
+                        .iter()
+                        .map(|(s, t)| format!("source.{project_name}.{s}.{t}")),
+                )
+                .collect();
+            d.sort();
+            d
+        };
+        for parent in &depends {
+            child_map
+                .entry(parent.clone())
+                .or_default()
+                .push(node.unique_id.clone());
+        }
+        parent_map.insert(node.unique_id.clone(), depends.clone());
+        nodes.insert(
+            node.unique_id.clone(),
+            json!({
+                "resource_type": "model",
+                "name": node.name,
+                "original_file_path": node.path.to_string_lossy().replace('\\', "/"),
+                "relation_name": node.relation.quoted(),
+                "database": node.relation.project,
+                "schema": node.relation.dataset,
+                "alias": node.relation.name,
+                "materialized": node.materialization.as_str(),
+                "config": node.config,
+                "tags": node.config.tags,
+                "description": node.description,
+                "columns": node.columns,
+                "depends_on": { "nodes": depends },
+                "compiled_code": node.sql,
+                "run_code": node.run_sql,
+                "checksum": { "name": "sha256", "checksum": node.checksum },
+            }),
+        );
+    }
+    let mut sources = serde_json::Map::new();
+    for ((s, t), source) in &compiled.sources {
+        sources.insert(
+            format!("source.{project_name}.{s}.{t}"),
+            json!({
+                "resource_type": "source",
+                "source_name": s,
+                "name": t,
+                "relation_name": source.relation.quoted(),
+                "description": source.table.description,
+                "columns": source.table.columns,
+                "original_file_path": source.table.defined_at.file.to_string_lossy().replace('\\', "/"),
+            }),
+        );
+    }
+    for children in child_map.values_mut() {
+        children.sort();
+    }
+    json!({
+        "metadata": {
+            "cohort_version": env!("CARGO_PKG_VERSION"),
+            "project_name": project_name,
+            "target": { "name": compiled.target.name, "type": compiled.target.type_name() },
+            "vars": project.vars,
+        },
+        "nodes": nodes,
+        "sources": sources,
+        "parent_map": parent_map,
+        "child_map": child_map,
+    })
+}
+
+/// Write `run_results.json`.
+pub fn write_run_results(target_dir: &Path, command: &str, summary: &RunSummary) -> Result<()> {
+    let value = json!({
+        "metadata": {
+            "cohort_version": env!("CARGO_PKG_VERSION"),
+            "generated_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "command": command,
+        },
+        "elapsed_time": (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        "interrupted": summary.interrupted,
+        "results": summary.results,
+    });
+    write_json(&target_dir.join(RUN_RESULTS), &value)
+}
+
+/// Write pretty JSON atomically (temp file, then rename).
+pub fn write_json(path: &Path, value: &Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::execution(crate::Diagnostic::new(format!("cannot serialize {}: {e}", path.display()))))?;
+    write_atomic(path, format!("{text}\n").as_bytes())
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    fs::write(&tmp, bytes).map_err(|e| Error::io("write", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))
+}

@@ -1,0 +1,141 @@
+//! Command-line arguments (clap types only; no behaviour).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cohort",
+    version,
+    about = "Marketing data models and audience segments: BigQuery SQL, built on BigQuery or locally on DataFusion",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// The project folder (holding cohort.yml).
+    #[arg(long, global = true, default_value = ".", env = "COHORT_PROJECT_DIR")]
+    pub project_dir: PathBuf,
+    /// Where profiles.yml is (default: the project folder, then ~/.cohort/).
+    #[arg(long, global = true, env = "COHORT_PROFILES_DIR")]
+    pub profiles_dir: Option<PathBuf>,
+    /// The target in the profile to use.
+    #[arg(long, short = 't', global = true, env = "COHORT_TARGET")]
+    pub target: Option<String>,
+    /// Variables as YAML, e.g. '{as_of: 2026-11-23, data_dir: /data}'.
+    #[arg(long, global = true)]
+    pub vars: Option<String>,
+    /// Print only errors and the final summary.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// `text` for people, `json` for one JSON event per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Which nodes a command acts on.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Nodes to include: `name`, `+name`, `name+`, `tag:x`, `path:dir` (space or comma separated).
+    #[arg(long, short = 's', num_args = 1..)]
+    pub select: Vec<String>,
+    /// Nodes to leave out (same syntax).
+    #[arg(long, num_args = 1..)]
+    pub exclude: Vec<String>,
+}
+
+/// Flags of commands that build.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Models built at once (default: the target's `threads`, else 4).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Rebuild incremental models from scratch.
+    #[arg(long)]
+    pub full_refresh: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new, working project in DIR.
+    Init {
+        dir: PathBuf,
+    },
+    /// List the project's nodes.
+    Ls {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// `text` or `json`.
+        #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+        output: ListOutput,
+    },
+    /// Compile every model to BigQuery SQL under target/.
+    Compile {
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+    /// Build the selected models.
+    Run(RunArgs),
+    /// Build the selected models (and, as the project grows, run their tests).
+    Build(RunArgs),
+    /// Preview a model's rows or run ad-hoc BigQuery SQL.
+    Show {
+        /// The model to preview.
+        #[arg(long, short = 's', conflicts_with = "inline")]
+        select: Option<String>,
+        /// BigQuery SQL to run (Jinja allowed: ref(), source(), var()).
+        #[arg(long)]
+        inline: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = ShowOutput::Table)]
+        output: ShowOutput,
+    },
+    /// Check the project, the profile and the connection.
+    Debug,
+    /// Write deterministic sample data (the example project's four raw tables) as Parquet.
+    SampleData {
+        /// Number of customers.
+        #[arg(long, default_value_t = 5_000)]
+        customers: u64,
+        /// Random seed: the same seed gives the same files.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The last day of data (default: today, or vars.as_of).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListOutput {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowOutput {
+    Table,
+    Json,
+    Csv,
+}

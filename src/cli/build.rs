@@ -1,0 +1,141 @@
+//! `cohort compile`, `cohort run` and `cohort build`.
+
+use std::sync::Arc;
+
+use cohort::artifacts;
+use cohort::engine::local::LocalEngine;
+use cohort::error::Result;
+use cohort::run::Status;
+use cohort::sample::{self, SampleOptions};
+use serde_json::json;
+
+use super::args::{GlobalArgs, RunArgs, SelectArgs};
+use super::output::{Printer, thousands};
+use super::setup::Session;
+use super::{EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
+
+/// Default number of models built at once.
+const DEFAULT_THREADS: usize = 4;
+
+pub fn compile(global: &GlobalArgs, select: &SelectArgs, printer: &Printer) -> Result<u8> {
+    let session = Session::open(global)?;
+    let selected = session.select(select)?;
+    let target_dir = session.target_dir();
+    artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
+    for name in &selected {
+        if let Some(node) = session.compiled.nodes.get(name) {
+            let path = artifacts::compiled_path(&target_dir, node);
+            let shown = path.strip_prefix(&session.project.root).unwrap_or(&path);
+            printer.info(&format!("compiled {:<28} -> {}", node.name, shown.display()));
+            printer.event(json!({"event": "compiled", "node": node.unique_id, "path": shown}));
+        }
+    }
+    printer.info(&format!(
+        "Compiled {} models for target `{}` ({}); manifest at {}",
+        selected.len(),
+        session.target.name,
+        session.target.type_name(),
+        target_dir
+            .join(artifacts::MANIFEST)
+            .strip_prefix(&session.project.root)
+            .unwrap_or(&target_dir)
+            .display()
+    ));
+    Ok(EXIT_OK)
+}
+
+pub async fn run(global: &GlobalArgs, args: &RunArgs, command: &str, printer: &Printer) -> Result<u8> {
+    let session = Session::open(global)?;
+    let selected = session.select(&args.select)?;
+    let target_dir = session.target_dir();
+    artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
+    let settings = session.local_settings()?;
+    generate_missing_sample_data(&session, printer)?;
+    let engine = Arc::new(LocalEngine::open(&settings, &session.compiled).await?);
+    let threads = args
+        .threads
+        .or(session.target.threads())
+        .unwrap_or(DEFAULT_THREADS);
+
+    printer.info(&format!(
+        "Building {} model{} on target `{}` (DataFusion, local) as of {}",
+        selected.len(),
+        if selected.len() == 1 { "" } else { "s" },
+        session.target.name,
+        session.project.as_of
+    ));
+    printer.event(json!({
+        "event": "run_started", "command": command, "target": session.target.name,
+        "nodes": selected.len(), "as_of": session.project.as_of.to_string(),
+    }));
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let signals = tokio::spawn(wait_for_interrupt(cancel_tx));
+    let reporter = printer.run_observer(selected.len());
+    let summary = cohort::run::run(&session.compiled, &selected, engine, threads, &reporter, cancel_rx).await;
+    reporter.finish();
+    signals.abort();
+    artifacts::write_run_results(&target_dir, command, &summary)?;
+    printer.summary(&summary);
+
+    if summary.interrupted {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    let failed: Vec<_> = summary.results.iter().filter(|r| r.status == Status::Error).collect();
+    Ok(match failed.as_slice() {
+        [] => EXIT_OK,
+        f if f.iter().all(|r| r.config_error) => EXIT_CONFIG,
+        _ => EXIT_FAILED,
+    })
+}
+
+/// Resolve when Ctrl-C or SIGTERM arrives, and tell the runner to stop.
+async fn wait_for_interrupt(cancel: tokio::sync::watch::Sender<bool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = cancel.send(true);
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    let _ = cancel.send(true);
+}
+
+/// The example project declares `sample_data:`: when its sources point into
+/// that folder and the files are not there, generate them first.
+fn generate_missing_sample_data(session: &Session, printer: &Printer) -> Result<()> {
+    let Some(config) = &session.project.file.sample_data else {
+        return Ok(());
+    };
+    let dir = session.project.root.join(&config.dir);
+    let missing = session.compiled.sources.values().any(|s| {
+        s.local_path
+            .as_ref()
+            .is_some_and(|p| p.starts_with(&dir) && !p.exists())
+    });
+    if !missing {
+        return Ok(());
+    }
+    printer.info(&format!(
+        "Generating sample data: {} customers (seed {}) as of {} into {}",
+        thousands(config.customers),
+        config.seed,
+        session.project.as_of,
+        config.dir.display()
+    ));
+    let summary = sample::generate(&SampleOptions {
+        customers: config.customers,
+        seed: config.seed,
+        as_of: session.project.as_of,
+        out: dir,
+    })?;
+    printer.event(json!({"event": "sample_data_generated", "tables": summary.tables}));
+    Ok(())
+}

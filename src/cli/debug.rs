@@ -1,0 +1,81 @@
+//! `cohort debug`: is the project valid, which profile and target are used,
+//! and can the target be reached? Secrets are never printed.
+
+use cohort::engine::Engine;
+use cohort::engine::local::LocalEngine;
+use cohort::error::{Diagnostic, Error, Result};
+use cohort::profile::{self, ProfileOptions, TargetKind};
+
+use super::EXIT_OK;
+use super::args::GlobalArgs;
+use super::output::Printer;
+use super::setup::Session;
+
+pub async fn run(global: &GlobalArgs, printer: &Printer) -> Result<u8> {
+    let session = Session::open(global)?;
+    let project = &session.project;
+    let out = |label: &str, value: String| printer.data(&format!("{label:<14} {value}"));
+    out("cohort", env!("CARGO_PKG_VERSION").to_string());
+    out("project", format!("{} ({})", project.name(), project.root.display()));
+    out(
+        "nodes",
+        format!("{} models, {} source tables", project.models.len(), project.sources.len()),
+    );
+    out("as_of", project.as_of.to_string());
+    let profiles = profile::find_profiles_file(
+        &project.root,
+        &ProfileOptions {
+            profiles_dir: global.profiles_dir.clone(),
+            target: global.target.clone(),
+        },
+    );
+    out(
+        "profiles.yml",
+        profiles
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "none (the default `local` target is used)".into()),
+    );
+    out("target", format!("{} ({})", session.target.name, session.target.type_name()));
+    match &session.target.kind {
+        TargetKind::Local(local) => {
+            out("storage", project.root.join(&local.path).display().to_string());
+            out("dataset", local.dataset.clone());
+        }
+        TargetKind::BigQuery(bq) => {
+            out("project", bq.project.clone());
+            out("dataset", bq.dataset.clone());
+            out("method", bq.method.clone());
+            out("credentials", if bq.keyfile.is_some() || bq.keyfile_json.is_some() { "configured".into() } else { "application default".into() });
+        }
+    }
+    let mut problems = Vec::new();
+    for source in session.compiled.sources.values() {
+        if let Some(path) = &source.local_path
+            && !path.exists()
+        {
+            problems.push(format!(
+                "source {}.{}: {} does not exist",
+                source.table.source,
+                source.table.name,
+                path.display()
+            ));
+        }
+    }
+    let settings = session.local_settings()?;
+    std::fs::create_dir_all(&settings.root).map_err(|e| Error::io("create", &settings.root, e))?;
+    let engine = LocalEngine::open(&settings, &session.compiled).await?;
+    let check = engine.query("select 1 as ok", None).await;
+    out("connection", if check.is_ok() { "ok (DataFusion)".into() } else { "FAILED".into() });
+    if let Err(e) = check {
+        problems.push(format!("the local engine cannot run a query: {e}"));
+    }
+    if problems.is_empty() {
+        printer.data("All checks passed.");
+        Ok(EXIT_OK)
+    } else {
+        Err(Error::config(
+            Diagnostic::new(format!("{} problem(s):\n  - {}", problems.len(), problems.join("\n  - ")))
+                .help("fix the paths above (e.g. --vars '{data_dir: /path}'), or generate data with `cohort sample-data --out DIR`"),
+        ))
+    }
+}

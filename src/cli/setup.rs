@@ -1,0 +1,110 @@
+//! What most commands do first: load the project, resolve the target,
+//! compile, and select nodes.
+
+use std::path::PathBuf;
+
+use cohort::compile::{self, CompiledProject};
+use cohort::error::{Diagnostic, Error, Result};
+use cohort::graph::parse_selectors;
+use cohort::profile::{self, ProfileOptions, Target, TargetKind};
+use cohort::project::{LoadOptions, Project};
+
+use super::args::{GlobalArgs, SelectArgs};
+
+/// A loaded and compiled project with its target.
+pub struct Session {
+    pub project: Project,
+    pub target: Target,
+    pub compiled: CompiledProject,
+}
+
+impl Session {
+    pub fn open(global: &GlobalArgs) -> Result<Session> {
+        let project = Project::load(
+            &global.project_dir,
+            &LoadOptions {
+                vars_override: global.vars.clone(),
+                today: None,
+            },
+        )?;
+        let target = resolve_target(&project, global)?;
+        let compiled = compile::compile(&project, &target)?;
+        Ok(Session {
+            project,
+            target,
+            compiled,
+        })
+    }
+
+    /// The selected node names, in dependency order.
+    pub fn select(&self, select: &SelectArgs) -> Result<Vec<String>> {
+        let include = parse_selectors(&select.select)?;
+        let exclude = parse_selectors(&select.exclude)?;
+        self.compiled.graph.select(&include, &exclude)
+    }
+
+    pub fn target_dir(&self) -> PathBuf {
+        self.project.target_dir()
+    }
+
+    /// The local engine's settings; a configuration error for other targets.
+    pub fn local_settings(&self) -> Result<cohort::engine::local::LocalSettings> {
+        match &self.target.kind {
+            TargetKind::Local(local) => Ok(cohort::engine::local::LocalSettings {
+                root: self.project.root.join(&local.path),
+                memory_limit: local
+                    .memory_limit
+                    .as_deref()
+                    .map(parse_bytes)
+                    .transpose()?,
+                as_of: Some(self.project.as_of),
+            }),
+            TargetKind::BigQuery(_) => Err(Error::config(
+                Diagnostic::new(format!(
+                    "target `{}` is a BigQuery target; running on BigQuery is not available in this version",
+                    self.target.name
+                ))
+                .help("`cohort compile --target ...` writes the BigQuery SQL to target/run/; build locally with --target local"),
+            )),
+        }
+    }
+}
+
+pub fn resolve_target(project: &Project, global: &GlobalArgs) -> Result<Target> {
+    let profile_name = project
+        .file
+        .profile
+        .clone()
+        .unwrap_or_else(|| project.name().to_string());
+    profile::resolve_target(
+        &project.root,
+        &profile_name,
+        &ProfileOptions {
+            profiles_dir: global.profiles_dir.clone(),
+            target: global.target.clone(),
+        },
+    )
+}
+
+/// `4GB`, `512MB`, `1024` (bytes).
+pub fn parse_bytes(text: &str) -> Result<usize> {
+    let t = text.trim().to_ascii_uppercase();
+    let (number, unit) = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| t.split_at(i))
+        .unwrap_or((&t, ""));
+    let factor: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "KB" | "K" => 1024.0,
+        "MB" | "M" => 1024.0 * 1024.0,
+        "GB" | "G" => 1024.0 * 1024.0 * 1024.0,
+        _ => 0.0,
+    };
+    match number.parse::<f64>() {
+        Ok(n) if factor > 0.0 && n > 0.0 => Ok((n * factor) as usize),
+        _ => Err(Error::config(
+            Diagnostic::new(format!("memory_limit `{text}` is not a size"))
+                .help("write a size like 4GB or 512MB"),
+        )),
+    }
+}

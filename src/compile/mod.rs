@@ -1,0 +1,374 @@
+//! Compiling a project: every model rendered to a BigQuery SELECT and to the
+//! statement that materializes it on the target, in dependency order.
+//!
+//! Two passes: the first renders each model to learn its `ref()`s, sources
+//! and `config()` (relation names depend on config); the second renders the
+//! final SQL with every relation known. Every statement is then parsed with
+//! sqlparser's BigQuery dialect, so syntax errors surface before anything runs.
+
+pub mod materialize;
+pub mod relation;
+pub mod yaml_model;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use materialize::Materialization;
+pub use relation::Relation;
+
+use crate::error::{Diagnostic, Error, Location, Result};
+use crate::graph::{Graph, NodeInfo};
+use crate::jinja::{RenderScope, Renderer, Resolver};
+use crate::profile::Target;
+use crate::project::{ColumnDef, FileFormat, Model, ModelBody, ModelConfig, Project, SourceTable};
+use yaml_model::FromRef;
+
+/// A compiled project.
+#[derive(Debug, Clone)]
+pub struct CompiledProject {
+    pub project_name: String,
+    pub target: Target,
+    pub graph: Graph,
+    pub nodes: BTreeMap<String, CompiledNode>,
+    pub sources: BTreeMap<(String, String), CompiledSource>,
+}
+
+/// One model, compiled.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompiledNode {
+    pub name: String,
+    pub unique_id: String,
+    /// The defining file, relative to the project.
+    pub path: PathBuf,
+    pub relation: Relation,
+    pub materialization: Materialization,
+    pub config: ModelConfig,
+    /// Models this one reads, by name.
+    pub depends_on: Vec<String>,
+    /// Source tables this one reads.
+    pub sources: Vec<(String, String)>,
+    /// The BigQuery SELECT.
+    pub sql: String,
+    /// The statement that materializes it on the target.
+    pub run_sql: String,
+    pub checksum: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub columns: Vec<ColumnDef>,
+    #[serde(skip)]
+    pub defined_at: Location,
+}
+
+/// A source table with its relation and, for local runs, its file.
+#[derive(Debug, Clone)]
+pub struct CompiledSource {
+    pub table: SourceTable,
+    pub relation: Relation,
+    /// The local file or folder, when the source declares a location.
+    pub local_path: Option<PathBuf>,
+}
+
+/// Compile every model of `project` for `target`.
+pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
+    let renderer = Renderer::new(project, target_value(target))?;
+    let sources = compile_sources(project, target, &renderer)?;
+
+    // Pass 1: learn refs and config with provisional relation names.
+    let provisional: BTreeMap<String, Relation> = project
+        .models
+        .values()
+        .map(|m| (m.name.clone(), relation::model_relation(m, &m.config, target)))
+        .collect();
+    let resolver1 = Arc::new(NameResolver::new(&provisional, &sources));
+    let mut configs: BTreeMap<String, ModelConfig> = BTreeMap::new();
+    let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut templates: BTreeMap<String, String> = BTreeMap::new();
+    for model in project.models.values() {
+        let template = template_of(model, project)?;
+        let this = provisional[&model.name].quoted();
+        let rendered = render(&renderer, model, &template, resolver1.clone(), this)?;
+        let config = match rendered.captured.config {
+            Some(c) => c.or(&model.config),
+            None => model.config.clone(),
+        };
+        deps.insert(model.name.clone(), rendered.captured.refs);
+        configs.insert(model.name.clone(), config);
+        templates.insert(model.name.clone(), template);
+    }
+    let graph = build_graph(project, &configs, &deps)?;
+
+    // Pass 2: render with final relation names.
+    let relations: BTreeMap<String, Relation> = project
+        .models
+        .values()
+        .map(|m| (m.name.clone(), relation::model_relation(m, &configs[&m.name], target)))
+        .collect();
+    let resolver2 = Arc::new(NameResolver::new(&relations, &sources));
+    let mut nodes = BTreeMap::new();
+    for name in graph.order() {
+        let model = &project.models[name];
+        let config = configs[name].clone();
+        let relation = relations[name].clone();
+        let rendered = render(&renderer, model, &templates[name], resolver2.clone(), relation.quoted())?;
+        let materialization = Materialization::parse(config.materialized.as_deref(), &model.defined_at)?;
+        check_sql(model, &rendered.sql)?;
+        let run_sql = materialize::statement(
+            &relation,
+            materialization,
+            &config,
+            model.description.as_deref(),
+            &rendered.sql,
+            &model.defined_at,
+        )?;
+        check_sql(model, &run_sql)?;
+        nodes.insert(
+            name.clone(),
+            CompiledNode {
+                name: name.clone(),
+                unique_id: format!("model.{}.{}", project.name(), name),
+                path: model.path.clone(),
+                relation,
+                materialization,
+                config,
+                depends_on: rendered.captured.refs,
+                sources: rendered.captured.sources,
+                sql: rendered.sql,
+                run_sql,
+                checksum: model.checksum.clone(),
+                description: model.description.clone(),
+                columns: model.columns.clone(),
+                defined_at: model.defined_at.clone(),
+            },
+        );
+    }
+    Ok(CompiledProject {
+        project_name: project.name().to_string(),
+        target: target.clone(),
+        graph,
+        nodes,
+        sources,
+    })
+}
+
+/// Render ad-hoc SQL (e.g. `cohort show --inline`) with the project's Jinja.
+pub fn render_inline(project: &Project, compiled: &CompiledProject, sql: &str) -> Result<String> {
+    let renderer = Renderer::new(project, target_value(&compiled.target))?;
+    let relations: BTreeMap<String, Relation> = compiled
+        .nodes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.relation.clone()))
+        .collect();
+    let resolver = Arc::new(NameResolver::new(&relations, &compiled.sources));
+    let scope = RenderScope::new(resolver, String::new(), false);
+    Ok(renderer.render(std::path::Path::new("<inline>"), sql, scope)?.sql)
+}
+
+fn target_value(target: &Target) -> minijinja::Value {
+    minijinja::context! {
+        name => target.name.clone(),
+        type => target.type_name(),
+        dataset => target.dataset(),
+        schema => target.dataset(),
+        project => target.project(),
+    }
+}
+
+fn template_of(model: &Model, _project: &Project) -> Result<String> {
+    match &model.body {
+        ModelBody::Sql { raw } => Ok(raw.clone()),
+        ModelBody::Yaml(spec) => {
+            check_yaml_refs(model, spec)?;
+            yaml_model::render_sql(model, spec)
+        }
+    }
+}
+
+/// Check `from:`/`to:` references of a YAML model up front, so errors point at those keys.
+fn check_yaml_refs(model: &Model, spec: &crate::project::YamlModel) -> Result<()> {
+    let mut refs = vec![(spec.from.as_str(), &spec.from_at)];
+    refs.extend(spec.joins.iter().map(|(j, at)| (j.to.value.as_str(), at)));
+    for (text, at) in refs {
+        if yaml_model::parse_from(text).is_none() {
+            return Err(yaml_model::bad_from(text, model, at.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn render(
+    renderer: &Renderer,
+    model: &Model,
+    template: &str,
+    resolver: Arc<NameResolver>,
+    this: String,
+) -> Result<crate::jinja::Rendered> {
+    let scope = RenderScope::new(resolver, this, false);
+    let file = model.path.clone();
+    renderer.render(&file, template, scope).map_err(|err| match (&model.body, err) {
+        // Generated SQL has no lines of its own: point at the YAML `from:` or model entry.
+        (ModelBody::Yaml(spec), Error::Config(mut d)) => {
+            d.location = Some(if d.message.starts_with("unknown ref") || d.message.starts_with("unknown source") {
+                spec.from_at.clone()
+            } else {
+                model.defined_at.clone()
+            });
+            Error::Config(d)
+        }
+        (_, other) => other,
+    })
+}
+
+fn build_graph(
+    project: &Project,
+    configs: &BTreeMap<String, ModelConfig>,
+    deps: &BTreeMap<String, Vec<String>>,
+) -> Result<Graph> {
+    let nodes = project
+        .models
+        .values()
+        .map(|m| {
+            (
+                m.name.clone(),
+                NodeInfo {
+                    name: m.name.clone(),
+                    path: m.path.to_string_lossy().replace('\\', "/"),
+                    tags: configs[&m.name].tags.clone(),
+                    defined_at: m.defined_at.clone(),
+                },
+            )
+        })
+        .collect();
+    Graph::new(nodes, deps)
+}
+
+/// Parse a statement with the BigQuery dialect; a syntax error points into the model file.
+fn check_sql(model: &Model, sql: &str) -> Result<()> {
+    crate::sql::parse::parse_bigquery(sql).map(|_| ()).map_err(|err| {
+        let location = match (&model.body, err.line) {
+            (ModelBody::Sql { .. }, Some(line)) => {
+                Location::new(&model.path, line, err.column.unwrap_or(1))
+            }
+            _ => model.defined_at.clone(),
+        };
+        Error::config(
+            Diagnostic::new(format!("model `{}`: {}", model.name, err.message))
+                .at(location)
+                .help("fix the BigQuery SQL; `cohort compile` writes the rendered SQL to target/compiled/ (line numbers refer to the rendered SQL)"),
+        )
+    })
+}
+
+fn compile_sources(
+    project: &Project,
+    target: &Target,
+    renderer: &Renderer,
+) -> Result<BTreeMap<(String, String), CompiledSource>> {
+    let resolver = Arc::new(NameResolver::empty());
+    let mut out = BTreeMap::new();
+    for (key, table) in &project.sources {
+        let local_path = match &table.location {
+            Some(location) => {
+                let scope = RenderScope::new(resolver.clone(), String::new(), false);
+                let rendered = renderer
+                    .render(&table.defined_at.file, location, scope)
+                    .map_err(|err| relocate(err, &table.defined_at))?;
+                let dir = project.root.join(rendered.sql.trim());
+                let file = table
+                    .file
+                    .clone()
+                    .unwrap_or_else(|| format!("{}.{}", table.name, table.format.extension()));
+                Some(dir.join(file))
+            }
+            None => None,
+        };
+        out.insert(
+            key.clone(),
+            CompiledSource {
+                relation: relation::source_relation(table, target),
+                table: table.clone(),
+                local_path,
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn relocate(err: Error, at: &Location) -> Error {
+    match err {
+        Error::Config(mut d) => {
+            d.location = Some(at.clone());
+            Error::Config(d)
+        }
+        other => other,
+    }
+}
+
+/// Resolves `ref()` and `source()` to quoted relation names.
+struct NameResolver {
+    models: HashMap<String, String>,
+    sources: HashMap<(String, String), String>,
+}
+
+impl NameResolver {
+    fn new(
+        models: &BTreeMap<String, Relation>,
+        sources: &BTreeMap<(String, String), CompiledSource>,
+    ) -> Self {
+        NameResolver {
+            models: models.iter().map(|(k, v)| (k.clone(), v.quoted())).collect(),
+            sources: sources
+                .iter()
+                .map(|(k, v)| (k.clone(), v.relation.quoted()))
+                .collect(),
+        }
+    }
+
+    fn empty() -> Self {
+        NameResolver {
+            models: HashMap::new(),
+            sources: HashMap::new(),
+        }
+    }
+}
+
+impl Resolver for NameResolver {
+    fn model(&self, name: &str) -> Option<String> {
+        self.models.get(name).cloned()
+    }
+
+    fn source(&self, source: &str, table: &str) -> Option<String> {
+        self.sources
+            .get(&(source.to_string(), table.to_string()))
+            .cloned()
+    }
+
+    fn model_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.models.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    fn source_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.sources.keys().map(|(s, t)| format!("{s}.{t}")).collect();
+        names.sort();
+        names
+    }
+}
+
+impl FromRef {
+    /// The model this reference names, if it is a `ref`.
+    pub fn model(&self) -> Option<&str> {
+        match self {
+            FromRef::Ref(name) => Some(name),
+            FromRef::Source(..) => None,
+        }
+    }
+}
+
+/// Default file format helper re-exported for engines.
+pub fn source_format(source: &CompiledSource) -> FileFormat {
+    source.table.format
+}

@@ -1,0 +1,325 @@
+//! The embedded engine: Apache DataFusion running the compiled BigQuery SQL
+//! (through [`crate::sql`]) over Parquet files, with tables stored by
+//! [`storage`] and swapped in atomically.
+
+pub mod session;
+pub mod storage;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::catalog::TableProvider;
+use datafusion::catalog::memory::MemorySchemaProvider;
+use datafusion::catalog::view::ViewTable;
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
+use datafusion::common::TableReference;
+use futures::future::BoxFuture;
+
+use super::{Engine, Materialized, QueryResult};
+use crate::compile::{CompiledNode, CompiledProject, CompiledSource, Materialization, Relation};
+use crate::error::{Diagnostic, Error, Result};
+use crate::project::FileFormat;
+use crate::sql::{SqlError, TranslateOptions};
+use storage::{DATA_FILE, Storage, Stored, VIEW_FILE};
+
+/// DataFusion over local Parquet files.
+pub struct LocalEngine {
+    ctx: SessionContext,
+    storage: Storage,
+    translate: TranslateOptions,
+    /// Sources whose files are missing: relation → expected path.
+    missing_sources: BTreeMap<(String, String), PathBuf>,
+}
+
+impl std::fmt::Debug for LocalEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalEngine")
+            .field("root", &self.storage.root())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings of the local engine.
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    /// Where tables live (absolute).
+    pub root: PathBuf,
+    /// Memory limit in bytes; spilling to `root/.spill` beyond it.
+    pub memory_limit: Option<usize>,
+    /// The date `CURRENT_DATE()` returns (the project's `as_of`).
+    pub as_of: Option<chrono::NaiveDate>,
+}
+
+impl LocalEngine {
+    /// Open the store, register every source file and every relation already built.
+    pub async fn open(settings: &LocalSettings, compiled: &CompiledProject) -> Result<LocalEngine> {
+        let ctx = session::context(settings)?;
+        let mut engine = LocalEngine {
+            ctx,
+            storage: Storage::new(settings.root.clone()),
+            translate: TranslateOptions {
+                current_date: settings.as_of,
+            },
+            missing_sources: BTreeMap::new(),
+        };
+        for source in compiled.sources.values() {
+            engine.register_source(source).await?;
+        }
+        for name in compiled.graph.order() {
+            if let Some(node) = compiled.nodes.get(name) {
+                engine.register_existing(&node.relation).await?;
+            }
+        }
+        Ok(engine)
+    }
+
+    /// The DataFusion session (for tests and tools).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    async fn register_source(&mut self, source: &CompiledSource) -> Result<()> {
+        let relation = &source.relation;
+        self.ensure_schema(&relation.dataset)?;
+        let Some(path) = &source.local_path else {
+            return Ok(());
+        };
+        if !path.exists() {
+            self.missing_sources.insert(
+                (source.table.source.clone(), source.table.name.clone()),
+                path.clone(),
+            );
+            return Ok(());
+        }
+        let table = table_ref(relation);
+        let location = listing_location(path);
+        let result = match source.table.format {
+            FileFormat::Parquet => {
+                self.ctx
+                    .register_parquet(table, &location, ParquetReadOptions::default())
+                    .await
+            }
+            FileFormat::Csv => {
+                let schema = session::csv_schema(&source.table.columns);
+                let mut options = datafusion::prelude::CsvReadOptions::new().has_header(true);
+                if let Some(schema) = &schema {
+                    options = options.schema(schema);
+                }
+                self.ctx.register_csv(table, &location, options).await
+            }
+        };
+        result.map_err(|e| {
+            Error::execution(
+                Diagnostic::new(format!(
+                    "cannot read source `{}.{}` from {}: {e}",
+                    source.table.source,
+                    source.table.name,
+                    path.display()
+                ))
+                .at(source.table.defined_at.clone()),
+            )
+        })
+    }
+
+    async fn register_existing(&self, relation: &Relation) -> Result<()> {
+        self.ensure_schema(&relation.dataset)?;
+        match self.storage.current(relation)? {
+            Some(Stored::Table(path)) => self.register_table_file(relation, &path).await,
+            Some(Stored::View(sql)) => {
+                // A view whose inputs changed shape no longer plans: leave it out until rebuilt.
+                if let Ok(plan) = self.plan(&sql).await {
+                    self.register_provider(relation, Arc::new(ViewTable::new(plan, Some(sql))))?;
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    async fn register_table_file(&self, relation: &Relation, path: &Path) -> Result<()> {
+        let table = table_ref(relation);
+        let _ = self.ctx.deregister_table(table.clone());
+        self.ctx
+            .register_parquet(table, listing_location(path), ParquetReadOptions::default())
+            .await
+            .map_err(|e| {
+                Error::execution(Diagnostic::new(format!(
+                    "cannot open table {relation} at {}: {e}",
+                    path.display()
+                )))
+            })
+    }
+
+    fn register_provider(&self, relation: &Relation, provider: Arc<dyn TableProvider>) -> Result<()> {
+        let table = table_ref(relation);
+        let _ = self.ctx.deregister_table(table.clone());
+        self.ctx
+            .register_table(table, provider)
+            .map(|_| ())
+            .map_err(|e| Error::execution(Diagnostic::new(format!("cannot register {relation}: {e}"))))
+    }
+
+    fn ensure_schema(&self, dataset: &str) -> Result<()> {
+        let catalog = self.ctx.catalog("datafusion").ok_or_else(|| {
+            Error::execution(Diagnostic::new("the local engine has no default catalog"))
+        })?;
+        if catalog.schema(dataset).is_none() {
+            catalog
+                .register_schema(dataset, Arc::new(MemorySchemaProvider::new()))
+                .map_err(|e| Error::execution(Diagnostic::new(format!("cannot create dataset {dataset}: {e}"))))?;
+        }
+        Ok(())
+    }
+
+    async fn plan(&self, sql: &str) -> Result<LogicalPlan, SqlError> {
+        crate::sql::plan_query(&self.ctx.state(), sql, &self.translate).await
+    }
+
+    fn check_sources(&self, node: &CompiledNode) -> Result<()> {
+        for key in &node.sources {
+            if let Some(path) = self.missing_sources.get(key) {
+                return Err(Error::config(
+                    Diagnostic::new(format!(
+                        "model `{}` reads source `{}.{}`, but {} does not exist",
+                        node.name,
+                        key.0,
+                        key.1,
+                        path.display()
+                    ))
+                    .at(node.defined_at.clone())
+                    .help("generate sample data with `cohort sample-data --out DIR`, or point the source at your files, e.g. --vars '{data_dir: /path/to/parquet}'"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn build(&self, node: &CompiledNode) -> Result<Materialized> {
+        self.check_sources(node)?;
+        let plan = self
+            .plan(&node.sql)
+            .await
+            .map_err(|e| sql_error(node, &e))?;
+        match node.materialization {
+            Materialization::Table => self.build_table(node, plan).await,
+            Materialization::View => self.build_view(node, plan).await,
+        }
+    }
+
+    async fn build_table(&self, node: &CompiledNode, plan: LogicalPlan) -> Result<Materialized> {
+        let version = self.storage.new_version(&node.relation)?;
+        let file = version.join(DATA_FILE);
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        let frame = DataFrame::new(self.ctx.state(), plan);
+        let written = frame
+            .write_parquet(
+                &file.to_string_lossy(),
+                DataFrameWriteOptions::new().with_single_file_output(true),
+                None,
+            )
+            .await;
+        let rows = match written {
+            Ok(batches) => session::written_rows(&batches),
+            Err(e) => {
+                self.storage.discard(&version);
+                return Err(Error::execution(
+                    Diagnostic::new(format!("model `{}` failed: {}", node.name, session::clean_message(&e.to_string())))
+                        .at(node.defined_at.clone()),
+                ));
+            }
+        };
+        if !file.exists() {
+            session::write_empty_parquet(&file, schema)?;
+        }
+        self.storage.publish(&node.relation, &version)?;
+        self.register_table_file(&node.relation, &file).await?;
+        Ok(Materialized { rows: Some(rows) })
+    }
+
+    async fn build_view(&self, node: &CompiledNode, plan: LogicalPlan) -> Result<Materialized> {
+        let version = self.storage.new_version(&node.relation)?;
+        let file = version.join(VIEW_FILE);
+        if let Err(e) = std::fs::write(&file, &node.sql) {
+            self.storage.discard(&version);
+            return Err(Error::io("write", &file, e));
+        }
+        self.storage.publish(&node.relation, &version)?;
+        self.register_provider(&node.relation, Arc::new(ViewTable::new(plan, Some(node.sql.clone()))))?;
+        Ok(Materialized { rows: None })
+    }
+
+    async fn run_query(&self, sql: &str, limit: Option<usize>) -> Result<QueryResult> {
+        let started = Instant::now();
+        let plan = self.plan(sql).await.map_err(|e| {
+            let mut d = Diagnostic::new(e.to_string());
+            if let (Some(line), Some(column)) = (e.line, e.column) {
+                d.message = format!("{} (line {line}, column {column})", d.message);
+            }
+            if e.kind == crate::sql::SqlErrorKind::Syntax {
+                Error::config(d)
+            } else {
+                Error::execution(d)
+            }
+        })?;
+        let mut frame = DataFrame::new(self.ctx.state(), plan);
+        if let Some(limit) = limit {
+            frame = frame
+                .limit(0, Some(limit))
+                .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
+        }
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame
+            .collect()
+            .await
+            .map_err(|e| Error::execution(Diagnostic::new(session::clean_message(&e.to_string()))))?;
+        Ok(QueryResult {
+            schema,
+            batches,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+impl Engine for LocalEngine {
+    fn materialize<'a>(&'a self, node: &'a CompiledNode) -> BoxFuture<'a, Result<Materialized>> {
+        Box::pin(self.build(node))
+    }
+
+    fn query<'a>(&'a self, sql: &'a str, limit: Option<usize>) -> BoxFuture<'a, Result<QueryResult>> {
+        Box::pin(self.run_query(sql, limit))
+    }
+}
+
+fn table_ref(relation: &Relation) -> TableReference {
+    TableReference::partial(relation.dataset.as_str(), relation.name.as_str())
+}
+
+/// DataFusion lists folders when the location ends with `/`.
+fn listing_location(path: &Path) -> String {
+    let mut text = path.to_string_lossy().to_string();
+    if path.is_dir() && !text.ends_with('/') {
+        text.push('/');
+    }
+    text
+}
+
+fn sql_error(node: &CompiledNode, err: &SqlError) -> Error {
+    let mut location = node.defined_at.clone();
+    if let (Some(line), Some(column)) = (err.line, err.column)
+        && node.path.extension().is_some_and(|e| e == "sql")
+    {
+        location.line = line;
+        location.column = column;
+    }
+    let diagnostic = Diagnostic::new(format!("model `{}`: {err}", node.name)).at(location);
+    match err.kind {
+        crate::sql::SqlErrorKind::Unsupported => Error::execution(
+            diagnostic.help("this BigQuery feature has no local equivalent yet; build on a BigQuery target or rewrite the expression"),
+        ),
+        _ => Error::execution(diagnostic),
+    }
+}

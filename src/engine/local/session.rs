@@ -1,0 +1,130 @@
+//! The DataFusion session the local engine runs in, and small Arrow/Parquet
+//! helpers around it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use super::LocalSettings;
+use crate::error::{Diagnostic, Error, Result};
+use crate::project::ColumnDef;
+
+/// A session with BigQuery functions and predictable types.
+pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let config = SessionConfig::new()
+        .with_target_partitions(cores)
+        .with_information_schema(true)
+        .set_bool("datafusion.sql_parser.enable_ident_normalization", true)
+        .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
+        .set_bool("datafusion.execution.parquet.schema_force_view_types", false);
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = settings.memory_limit {
+        runtime = runtime
+            .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
+            .with_temp_file_path(settings.root.join(".spill"));
+    }
+    let runtime = runtime
+        .build_arc()
+        .map_err(|e| Error::execution(Diagnostic::new(format!("cannot start the local engine: {e}"))))?;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    crate::sql::functions::register_bigquery_functions(&ctx);
+    Ok(ctx)
+}
+
+/// The row count DataFusion reports after a write.
+pub fn written_rows(batches: &[RecordBatch]) -> u64 {
+    batches
+        .iter()
+        .filter_map(|b| b.column(0).as_any().downcast_ref::<UInt64Array>())
+        .flat_map(|a| a.iter().flatten())
+        .sum()
+}
+
+/// A Parquet file with `schema` and no rows (DataFusion writes nothing for empty results).
+pub fn write_empty_parquet(path: &Path, schema: SchemaRef) -> Result<()> {
+    let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?;
+    let writer = ArrowWriter::try_new(file, schema, None)
+        .map_err(|e| Error::execution(Diagnostic::new(format!("cannot write {}: {e}", path.display()))))?;
+    writer
+        .close()
+        .map(|_| ())
+        .map_err(|e| Error::execution(Diagnostic::new(format!("cannot write {}: {e}", path.display()))))
+}
+
+/// The Arrow schema of a CSV source whose columns all declare a type.
+pub fn csv_schema(columns: &[ColumnDef]) -> Option<Schema> {
+    if columns.is_empty() {
+        return None;
+    }
+    let fields = columns
+        .iter()
+        .map(|c| {
+            let ty = arrow_type(c.data_type.as_deref()?)?;
+            Some(Field::new(&c.name, ty, true))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Schema::new(fields))
+}
+
+/// The local Arrow type of a BigQuery scalar type name.
+pub fn arrow_type(bigquery: &str) -> Option<DataType> {
+    Some(match bigquery.trim().to_ascii_uppercase().as_str() {
+        "INT64" | "INT" | "INTEGER" | "BIGINT" => DataType::Int64,
+        "FLOAT64" | "FLOAT" => DataType::Float64,
+        "NUMERIC" | "DECIMAL" => DataType::Decimal128(38, 9),
+        "BOOL" | "BOOLEAN" => DataType::Boolean,
+        "STRING" => DataType::Utf8,
+        "BYTES" => DataType::Binary,
+        "DATE" => DataType::Date32,
+        "DATETIME" => DataType::Timestamp(TimeUnit::Microsecond, None),
+        "TIMESTAMP" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        _ => return None,
+    })
+}
+
+/// DataFusion error text without its layered prefixes.
+pub fn clean_message(message: &str) -> String {
+    let mut text = message.trim();
+    for prefix in [
+        "External error: ",
+        "Execution error: ",
+        "Error during planning: ",
+        "Arrow error: ",
+        "Internal error: ",
+    ] {
+        while let Some(rest) = text.strip_prefix(prefix) {
+            text = rest;
+        }
+    }
+    text.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_bigquery_types() {
+        assert_eq!(arrow_type("int64"), Some(DataType::Int64));
+        assert_eq!(
+            arrow_type("TIMESTAMP"),
+            Some(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
+        );
+        assert_eq!(arrow_type("GEOGRAPHY"), None);
+    }
+
+    #[test]
+    fn cleans_layered_errors() {
+        assert_eq!(clean_message("External error: Execution error: boom"), "boom");
+    }
+}

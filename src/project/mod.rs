@@ -1,0 +1,454 @@
+//! Loading a cohort project from disk: `cohort.yml`, the YAML and SQL files
+//! under the model paths, and the macros. The result is a typed [`Project`];
+//! later stages never read project files again.
+
+pub mod config;
+mod discover;
+pub mod schema_file;
+pub mod vars;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+pub use config::{ModelDefaults, ProjectFile, SampleDataConfig};
+pub use schema_file::{
+    ColumnDef, DedupeDef, FileFormat, JoinDef, JoinKind, ModelConfig, PartitionBy,
+};
+
+use crate::error::{Diagnostic, Error, Location, Result};
+use schema_file::{ModelDef, SchemaFile, SourceDef};
+
+/// The project file's name.
+pub const PROJECT_FILE: &str = "cohort.yml";
+
+/// A loaded project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project folder (absolute).
+    pub root: PathBuf,
+    pub file: ProjectFile,
+    /// Project vars merged with `--vars`; `as_of` is always set.
+    pub vars: BTreeMap<String, serde_json::Value>,
+    /// The date every "last N days" window is relative to.
+    pub as_of: NaiveDate,
+    /// Raw tables, keyed by (source name, table name).
+    pub sources: BTreeMap<(String, String), SourceTable>,
+    /// Models by name.
+    pub models: BTreeMap<String, Model>,
+    /// Macro files, in path order.
+    pub macros: Vec<MacroFile>,
+}
+
+/// A raw table declared under `sources:`.
+#[derive(Debug, Clone)]
+pub struct SourceTable {
+    pub source: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Dataset in the warehouse.
+    pub schema: String,
+    pub project: Option<String>,
+    pub identifier: String,
+    /// Local folder template (may hold Jinja), if declared.
+    pub location: Option<String>,
+    pub file: Option<String>,
+    pub format: FileFormat,
+    pub columns: Vec<ColumnDef>,
+    pub defined_at: Location,
+}
+
+/// A model: SQL with Jinja, or declared in YAML.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    /// The file defining the model, relative to the project root.
+    pub path: PathBuf,
+    pub body: ModelBody,
+    pub description: Option<String>,
+    pub columns: Vec<ColumnDef>,
+    /// Config from YAML and cohort.yml defaults (a SQL model's `config()` adds to it at compile time).
+    pub config: ModelConfig,
+    pub defined_at: Location,
+    /// SHA-256 of the defining text.
+    pub checksum: String,
+}
+
+/// How a model is written.
+#[derive(Debug, Clone)]
+pub enum ModelBody {
+    /// BigQuery SQL with Jinja.
+    Sql { raw: String },
+    /// A YAML-declared model.
+    Yaml(Box<YamlModel>),
+}
+
+/// The parts of a YAML-declared model that compile to SQL.
+#[derive(Debug, Clone)]
+pub struct YamlModel {
+    pub from: String,
+    pub from_at: Location,
+    pub from_alias: Option<String>,
+    pub joins: Vec<(JoinDef, Location)>,
+    pub filters: Vec<String>,
+    pub dedupe: Option<DedupeDef>,
+    pub group_by: Vec<String>,
+    pub having: Option<String>,
+}
+
+/// A file of Jinja macros.
+#[derive(Debug, Clone)]
+pub struct MacroFile {
+    /// Relative path, used as the template name.
+    pub path: PathBuf,
+    pub text: String,
+    /// The macros it defines.
+    pub names: Vec<String>,
+}
+
+/// Options for loading a project.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--vars` as YAML text.
+    pub vars_override: Option<String>,
+    /// The date to use when `as_of` is not set anywhere (today, normally).
+    pub today: Option<NaiveDate>,
+}
+
+impl Project {
+    /// Load the project in `dir`.
+    pub fn load(dir: &Path, options: &LoadOptions) -> Result<Project> {
+        let root = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, e))?;
+        let project_path = root.join(PROJECT_FILE);
+        let text = std::fs::read_to_string(&project_path).map_err(|err| {
+            Error::config(
+                Diagnostic::new(format!(
+                    "no {PROJECT_FILE} in {}: {err}",
+                    root.display()
+                ))
+                .help("run cohort in a project folder, pass --project-dir, or create one with `cohort init DIR`"),
+            )
+        })?;
+        let file: ProjectFile = yaml::parse(Path::new(PROJECT_FILE), &text)?;
+        validate_identifier(&file.name, "project name", Location::file_start(PROJECT_FILE))?;
+        let today = options.today.unwrap_or_else(|| chrono::Local::now().date_naive());
+        let (vars, as_of) = vars::resolve(&file.vars, options.vars_override.as_deref(), today)?;
+
+        let mut builder = Builder::new(&root, &file);
+        for path in discover::files(&root, &file.model_paths, &["yml", "yaml"])? {
+            builder.add_schema_file(&path)?;
+        }
+        for path in discover::files(&root, &file.model_paths, &["sql"])? {
+            builder.add_sql_model(&path)?;
+        }
+        builder.apply_properties()?;
+        let macros = discover::files(&root, &file.macro_paths, &["sql", "jinja"])?
+            .into_iter()
+            .map(|path| load_macro_file(&root, &path))
+            .collect::<Result<Vec<_>>>()?;
+
+        let (sources, models) = (builder.sources, builder.models);
+        Ok(Project {
+            root,
+            vars,
+            as_of,
+            sources,
+            models,
+            macros,
+            file,
+        })
+    }
+
+    /// The path of a project-relative path.
+    pub fn path(&self, relative: &Path) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// The target folder (absolute).
+    pub fn target_dir(&self) -> PathBuf {
+        self.root.join(&self.file.target_path)
+    }
+
+    /// The project's name.
+    pub fn name(&self) -> &str {
+        &self.file.name
+    }
+}
+
+/// Collects sources and models while files are read, checking names as it goes.
+struct Builder<'a> {
+    root: &'a Path,
+    defaults: ModelConfig,
+    sources: BTreeMap<(String, String), SourceTable>,
+    models: BTreeMap<String, Model>,
+    /// Property entries (YAML `models:` without `from:`), applied to SQL models at the end.
+    properties: Vec<(ModelDef, Location)>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(root: &'a Path, file: &ProjectFile) -> Self {
+        let defaults = ModelConfig {
+            materialized: file.models.materialized.clone(),
+            schema: file.models.schema.clone(),
+            tags: file.models.tags.clone(),
+            ..ModelConfig::default()
+        };
+        Builder {
+            root,
+            defaults,
+            sources: BTreeMap::new(),
+            models: BTreeMap::new(),
+            properties: Vec::new(),
+        }
+    }
+
+    fn relative(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(self.root)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.to_path_buf())
+    }
+
+    fn add_schema_file(&mut self, path: &Path) -> Result<()> {
+        let rel = self.relative(path);
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let parsed: SchemaFile = yaml::parse(&rel, &text)?;
+        for source in parsed.sources {
+            let at = yaml::location_of(&rel, &source);
+            self.add_source(source.value, &rel, at)?;
+        }
+        for model in parsed.models {
+            let at = yaml::location_of(&rel, &model);
+            let def = model.value;
+            validate_identifier(&def.name, "model name", at.clone())?;
+            if def.from.is_some() {
+                self.add_yaml_model(def, &rel, &text, at)?;
+            } else {
+                self.properties.push((def, at));
+            }
+        }
+        Ok(())
+    }
+
+    fn add_source(&mut self, def: SourceDef, rel: &Path, at: Location) -> Result<()> {
+        validate_identifier(&def.name, "source name", at.clone())?;
+        let schema = def.schema.clone().unwrap_or_else(|| def.name.clone());
+        for table in def.tables {
+            let table_at = yaml::location_of(rel, &table);
+            let t = table.value;
+            validate_identifier(&t.name, "source table name", table_at.clone())?;
+            let key = (def.name.clone(), t.name.clone());
+            if let Some(existing) = self.sources.get(&key) {
+                return Err(Error::config(
+                    Diagnostic::new(format!(
+                        "source table `{}.{}` is declared twice (first at {})",
+                        def.name, t.name, existing.defined_at
+                    ))
+                    .at(table_at)
+                    .help("remove one of the declarations"),
+                ));
+            }
+            self.sources.insert(
+                key,
+                SourceTable {
+                    source: def.name.clone(),
+                    identifier: t.identifier.unwrap_or_else(|| t.name.clone()),
+                    name: t.name,
+                    description: t.description,
+                    schema: schema.clone(),
+                    project: def.project.clone(),
+                    location: def.location.clone(),
+                    file: t.file,
+                    format: def.format.unwrap_or_default(),
+                    columns: t.columns,
+                    defined_at: table_at,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn add_yaml_model(&mut self, def: ModelDef, rel: &Path, text: &str, at: Location) -> Result<()> {
+        let Some(from) = def.from else {
+            return Ok(());
+        };
+        let from_at = yaml::location_of(rel, &from);
+        let config = def
+            .config
+            .unwrap_or_default()
+            .or(&ModelConfig {
+                tags: def.tags,
+                ..ModelConfig::default()
+            })
+            .or(&self.defaults);
+        let model = Model {
+            name: def.name.clone(),
+            path: rel.to_path_buf(),
+            body: ModelBody::Yaml(Box::new(YamlModel {
+                from: from.value,
+                from_at,
+                from_alias: def.from_alias,
+                joins: def
+                    .joins
+                    .into_iter()
+                    .map(|j| {
+                        let loc = yaml::location_of(rel, &j);
+                        (j.value, loc)
+                    })
+                    .collect(),
+                filters: def.filters.map(schema_file::OneOrMany::into_vec).unwrap_or_default(),
+                dedupe: def.dedupe,
+                group_by: def.group_by,
+                having: def.having,
+            })),
+            description: def.description,
+            columns: def.columns,
+            config,
+            defined_at: at,
+            checksum: checksum(text),
+        };
+        self.insert_model(model)
+    }
+
+    fn add_sql_model(&mut self, path: &Path) -> Result<()> {
+        let rel = self.relative(path);
+        let raw = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        validate_identifier(&name, "model name (the SQL file's name)", Location::file_start(&rel))?;
+        let model = Model {
+            name,
+            path: rel.clone(),
+            checksum: checksum(&raw),
+            body: ModelBody::Sql { raw },
+            description: None,
+            columns: Vec::new(),
+            config: self.defaults.clone(),
+            defined_at: Location::file_start(&rel),
+        };
+        self.insert_model(model)
+    }
+
+    fn insert_model(&mut self, model: Model) -> Result<()> {
+        if let Some(existing) = self.models.get(&model.name) {
+            return Err(Error::config(
+                Diagnostic::new(format!(
+                    "duplicate model name `{}`: also defined at {}",
+                    model.name, existing.defined_at
+                ))
+                .at(model.defined_at.clone())
+                .help("model names are unique across the project: rename one of them"),
+            ));
+        }
+        self.models.insert(model.name.clone(), model);
+        Ok(())
+    }
+
+    /// Attach YAML property entries (description, columns, config) to their SQL models.
+    fn apply_properties(&mut self) -> Result<()> {
+        for (def, at) in std::mem::take(&mut self.properties) {
+            let known: Vec<String> = self.models.keys().cloned().collect();
+            let Some(model) = self.models.get_mut(&def.name) else {
+                return Err(Error::config(
+                    Diagnostic::new(format!(
+                        "model `{}` has no `from:` and there is no `{}.sql` file",
+                        def.name, def.name
+                    ))
+                    .at(at)
+                    .help(format!(
+                        "add `from: ref('...')` or `from: source('...', '...')` to declare it in YAML, or create the SQL file; {}",
+                        crate::error::suggestion(&def.name, known.iter().map(String::as_str), "model")
+                    )),
+                ));
+            };
+            if def.description.is_some() {
+                model.description = def.description;
+            }
+            if !def.columns.is_empty() {
+                model.columns = def.columns;
+            }
+            let yaml_config = def.config.unwrap_or_default().or(&ModelConfig {
+                tags: def.tags,
+                ..ModelConfig::default()
+            });
+            model.config = yaml_config.or(&model.config);
+        }
+        Ok(())
+    }
+}
+
+fn load_macro_file(root: &Path, path: &Path) -> Result<MacroFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+    let names = macro_names(&text);
+    Ok(MacroFile {
+        path: rel,
+        text,
+        names,
+    })
+}
+
+/// Names of the `{% macro name(...) %}` definitions in a file.
+fn macro_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(idx) = rest.find("{%") {
+        rest = &rest[idx + 2..];
+        let tag = rest.trim_start_matches(['-', '+']).trim_start();
+        if let Some(after) = tag.strip_prefix("macro") {
+            let after = after.trim_start();
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+fn checksum(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Names become BigQuery identifiers: letters, digits and `_`, not starting with a digit.
+pub fn validate_identifier(name: &str, what: &str, at: Location) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::config(
+            Diagnostic::new(format!("invalid {what} `{name}`"))
+                .at(at)
+                .help("use letters, digits and `_`, starting with a letter or `_`"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_macro_names() {
+        let text = "{% macro a(x) %}{{ x }}{% endmacro %}\n{%- macro normalize_phone(p, c) -%}x{% endmacro %}";
+        assert_eq!(macro_names(text), vec!["a", "normalize_phone"]);
+    }
+
+    #[test]
+    fn identifiers_are_checked() {
+        assert!(validate_identifier("customer_features", "model", Location::file_start("x")).is_ok());
+        assert!(validate_identifier("1abc", "model", Location::file_start("x")).is_err());
+        assert!(validate_identifier("a-b", "model", Location::file_start("x")).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real `cohort` binary driven in temp dirs.
+
+mod build;
+mod compile;
+mod errors;
+mod init;
+mod interrupt;
+mod select;
+mod show;
+mod support;
