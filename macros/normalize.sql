@@ -11,7 +11,8 @@ if(
 {#- Best-effort E.164 in SQL for analysis; Customer Match exports normalize
     phones again with a full phone-number library. -#}
 {% macro phone_e164(phone, country) -%}
-{%- set digits = "regexp_replace(" ~ phone ~ ", r'[^0-9]', '')" -%}
+{#- "+44 (0)7911 ...": the bracketed trunk zero is dropped before digits are kept. -#}
+{%- set digits = "regexp_replace(regexp_replace(" ~ phone ~ ", r'\\(0\\)', ''), r'[^0-9]', '')" -%}
 {%- set cc = "upper(trim(" ~ country ~ "))" -%}
 case
     when {{ phone }} is null or {{ digits }} = '' then null

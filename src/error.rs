@@ -37,7 +37,10 @@ impl Location {
             .strip_prefix(base)
             .map(Path::to_path_buf)
             .unwrap_or_else(|_| self.file.clone());
-        Location { file, ..self.clone() }
+        Location {
+            file,
+            ..self.clone()
+        }
     }
 }
 
@@ -149,7 +152,12 @@ where
     let word_lower = word.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&word_lower, &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&word_lower, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
         .map(|(_, c)| c)

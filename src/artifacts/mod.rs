@@ -30,14 +30,25 @@ pub fn run_path(target_dir: &Path, node: &CompiledNode) -> PathBuf {
 }
 
 fn node_relative_path(node: &CompiledNode) -> PathBuf {
-    let dir = node.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = node
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     dir.join(format!("{}.sql", node.name))
 }
 
 /// Write `compiled/`, `run/` and `manifest.json` for `compiled` (replacing stale files).
-pub fn write_compiled(target_dir: &Path, project: &Project, compiled: &CompiledProject) -> Result<()> {
+pub fn write_compiled(
+    target_dir: &Path,
+    project: &Project,
+    compiled: &CompiledProject,
+) -> Result<()> {
     for (folder, pick) in [
-        ("compiled", (|n: &CompiledNode| n.sql.as_str()) as fn(&CompiledNode) -> &str),
+        (
+            "compiled",
+            (|n: &CompiledNode| n.sql.as_str()) as fn(&CompiledNode) -> &str,
+        ),
         ("run", |n: &CompiledNode| n.run_sql.as_str()),
     ] {
         let staging = target_dir.join(format!(".{folder}.tmp-{}", std::process::id()));
@@ -159,8 +170,12 @@ pub fn write_run_results(target_dir: &Path, command: &str, summary: &RunSummary)
 
 /// Write pretty JSON atomically (temp file, then rename).
 pub fn write_json(path: &Path, value: &Value) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::execution(crate::Diagnostic::new(format!("cannot serialize {}: {e}", path.display()))))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| {
+        Error::execution(crate::Diagnostic::new(format!(
+            "cannot serialize {}: {e}",
+            path.display()
+        )))
+    })?;
     write_atomic(path, format!("{text}\n").as_bytes())
 }
 

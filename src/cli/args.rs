@@ -74,9 +74,7 @@ pub struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new, working project in DIR.
-    Init {
-        dir: PathBuf,
-    },
+    Init { dir: PathBuf },
     /// List the project's nodes.
     Ls {
         #[command(flatten)]

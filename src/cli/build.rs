@@ -26,7 +26,11 @@ pub fn compile(global: &GlobalArgs, select: &SelectArgs, printer: &Printer) -> R
         if let Some(node) = session.compiled.nodes.get(name) {
             let path = artifacts::compiled_path(&target_dir, node);
             let shown = path.strip_prefix(&session.project.root).unwrap_or(&path);
-            printer.info(&format!("compiled {:<28} -> {}", node.name, shown.display()));
+            printer.info(&format!(
+                "compiled {:<28} -> {}",
+                node.name,
+                shown.display()
+            ));
             printer.event(json!({"event": "compiled", "node": node.unique_id, "path": shown}));
         }
     }
@@ -44,7 +48,12 @@ pub fn compile(global: &GlobalArgs, select: &SelectArgs, printer: &Printer) -> R
     Ok(EXIT_OK)
 }
 
-pub async fn run(global: &GlobalArgs, args: &RunArgs, command: &str, printer: &Printer) -> Result<u8> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &RunArgs,
+    command: &str,
+    printer: &Printer,
+) -> Result<u8> {
     let session = Session::open(global)?;
     let selected = session.select(&args.select)?;
     let target_dir = session.target_dir();
@@ -71,7 +80,15 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, command: &str, printer: &P
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let signals = tokio::spawn(wait_for_interrupt(cancel_tx));
     let reporter = printer.run_observer(selected.len());
-    let summary = cohort::run::run(&session.compiled, &selected, engine, threads, &reporter, cancel_rx).await;
+    let summary = cohort::run::run(
+        &session.compiled,
+        &selected,
+        engine,
+        threads,
+        &reporter,
+        cancel_rx,
+    )
+    .await;
     reporter.finish();
     signals.abort();
     artifacts::write_run_results(&target_dir, command, &summary)?;
@@ -80,7 +97,11 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs, command: &str, printer: &P
     if summary.interrupted {
         return Ok(EXIT_INTERRUPTED);
     }
-    let failed: Vec<_> = summary.results.iter().filter(|r| r.status == Status::Error).collect();
+    let failed: Vec<_> = summary
+        .results
+        .iter()
+        .filter(|r| r.status == Status::Error)
+        .collect();
     Ok(match failed.as_slice() {
         [] => EXIT_OK,
         f if f.iter().all(|r| r.config_error) => EXIT_CONFIG,

@@ -16,10 +16,17 @@ pub async fn run(global: &GlobalArgs, printer: &Printer) -> Result<u8> {
     let project = &session.project;
     let out = |label: &str, value: String| printer.data(&format!("{label:<14} {value}"));
     out("cohort", env!("CARGO_PKG_VERSION").to_string());
-    out("project", format!("{} ({})", project.name(), project.root.display()));
+    out(
+        "project",
+        format!("{} ({})", project.name(), project.root.display()),
+    );
     out(
         "nodes",
-        format!("{} models, {} source tables", project.models.len(), project.sources.len()),
+        format!(
+            "{} models, {} source tables",
+            project.models.len(),
+            project.sources.len()
+        ),
     );
     out("as_of", project.as_of.to_string());
     let profiles = profile::find_profiles_file(
@@ -35,17 +42,30 @@ pub async fn run(global: &GlobalArgs, printer: &Printer) -> Result<u8> {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "none (the default `local` target is used)".into()),
     );
-    out("target", format!("{} ({})", session.target.name, session.target.type_name()));
+    out(
+        "target",
+        format!("{} ({})", session.target.name, session.target.type_name()),
+    );
     match &session.target.kind {
         TargetKind::Local(local) => {
-            out("storage", project.root.join(&local.path).display().to_string());
+            out(
+                "storage",
+                project.root.join(&local.path).display().to_string(),
+            );
             out("dataset", local.dataset.clone());
         }
         TargetKind::BigQuery(bq) => {
             out("project", bq.project.clone());
             out("dataset", bq.dataset.clone());
             out("method", bq.method.clone());
-            out("credentials", if bq.keyfile.is_some() || bq.keyfile_json.is_some() { "configured".into() } else { "application default".into() });
+            out(
+                "credentials",
+                if bq.keyfile.is_some() || bq.keyfile_json.is_some() {
+                    "configured".into()
+                } else {
+                    "application default".into()
+                },
+            );
         }
     }
     let mut problems = Vec::new();
@@ -65,7 +85,14 @@ pub async fn run(global: &GlobalArgs, printer: &Printer) -> Result<u8> {
     std::fs::create_dir_all(&settings.root).map_err(|e| Error::io("create", &settings.root, e))?;
     let engine = LocalEngine::open(&settings, &session.compiled).await?;
     let check = engine.query("select 1 as ok", None).await;
-    out("connection", if check.is_ok() { "ok (DataFusion)".into() } else { "FAILED".into() });
+    out(
+        "connection",
+        if check.is_ok() {
+            "ok (DataFusion)".into()
+        } else {
+            "FAILED".into()
+        },
+    );
     if let Err(e) = check {
         problems.push(format!("the local engine cannot run a query: {e}"));
     }

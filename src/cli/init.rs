@@ -13,9 +13,18 @@ const FILES: &[(&str, &str)] = &[
     ("cohort.yml", include_str!("starter/cohort.yml")),
     ("models/sources.yml", include_str!("starter/sources.yml")),
     ("models/orders.yml", include_str!("starter/orders.yml")),
-    ("models/customer_revenue.sql", include_str!("starter/customer_revenue.sql")),
-    ("macros/normalize_email.sql", include_str!("starter/normalize_email.sql")),
-    ("data/raw_orders.csv", include_str!("starter/raw_orders.csv")),
+    (
+        "models/customer_revenue.sql",
+        include_str!("starter/customer_revenue.sql"),
+    ),
+    (
+        "macros/normalize_email.sql",
+        include_str!("starter/normalize_email.sql"),
+    ),
+    (
+        "data/raw_orders.csv",
+        include_str!("starter/raw_orders.csv"),
+    ),
     (".gitignore", "target/\n"),
 ];
 
@@ -32,7 +41,8 @@ pub fn run(dir: &Path, printer: &Printer) -> Result<u8> {
         if let Some(parent) = full.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
         }
-        fs::write(&full, text.replace("__NAME__", &name)).map_err(|e| Error::io("write", &full, e))?;
+        fs::write(&full, text.replace("__NAME__", &name))
+            .map_err(|e| Error::io("write", &full, e))?;
     }
     printer.info(&format!("Created project `{name}` in {}", dir.display()));
     printer.info(&format!("Next: cd {} && cohort build", dir.display()));
@@ -47,7 +57,13 @@ fn project_name(dir: &Path) -> String {
         .unwrap_or_default();
     let mut name: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert_str(0, "project_");

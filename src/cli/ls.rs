@@ -8,7 +8,12 @@ use super::args::{GlobalArgs, ListOutput, SelectArgs};
 use super::output::Printer;
 use super::setup::Session;
 
-pub fn run(global: &GlobalArgs, select: &SelectArgs, output: ListOutput, printer: &Printer) -> Result<u8> {
+pub fn run(
+    global: &GlobalArgs,
+    select: &SelectArgs,
+    output: ListOutput,
+    printer: &Printer,
+) -> Result<u8> {
     let session = Session::open(global)?;
     let selected = session.select(select)?;
     let mut text = String::new();

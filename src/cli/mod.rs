@@ -29,7 +29,10 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::new(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             printer.error(&Error::execution(cohort::Diagnostic::new(format!(
@@ -67,7 +70,17 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, Error> {
             inline,
             limit,
             output,
-        } => show::run(global, select.as_deref(), inline.as_deref(), *limit, *output, printer).await,
+        } => {
+            show::run(
+                global,
+                select.as_deref(),
+                inline.as_deref(),
+                *limit,
+                *output,
+                printer,
+            )
+            .await
+        }
         Command::Debug => debug::run(global, printer).await,
         Command::SampleData {
             customers,

@@ -59,14 +59,6 @@ impl Printer {
         }
     }
 
-    pub fn warn(&self, message: &str) {
-        if self.json {
-            self.event(json!({"event": "warning", "message": message}));
-        } else {
-            stderr_line(&format!("{} {message}", self.paint("warning:", "33")));
-        }
-    }
-
     pub fn error(&self, error: &Error) {
         if self.json {
             let d = error.diagnostic();
@@ -93,10 +85,12 @@ impl Printer {
     /// The observer that reports a run.
     pub fn run_observer(&self, total: usize) -> RunReporter<'_> {
         let bar = if self.progress_allowed && total > 0 {
-            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {elapsed} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            let style =
+                ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {elapsed} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(120));
             Some(bar)
@@ -132,7 +126,11 @@ impl Printer {
         if !failures.is_empty() {
             stderr_line("");
             for f in &failures {
-                stderr_line(&format!("{} {}", self.paint("error:", "1;31"), f.message.as_deref().unwrap_or("failed")));
+                stderr_line(&format!(
+                    "{} {}",
+                    self.paint("error:", "1;31"),
+                    f.message.as_deref().unwrap_or("failed")
+                ));
             }
         }
         let verdict = if summary.interrupted {
@@ -245,7 +243,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

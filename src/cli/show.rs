@@ -46,7 +46,9 @@ pub async fn run(
     let result = engine.query(&sql, Some(limit)).await?;
     let table = values::table(&result);
     printer.data(&match output {
-        ShowOutput::Json => json!({"columns": table.columns, "types": table.types, "rows": table.rows}).to_string(),
+        ShowOutput::Json => {
+            json!({"columns": table.columns, "types": table.types, "rows": table.rows}).to_string()
+        }
         ShowOutput::Csv => csv(&table),
         ShowOutput::Table => grid(&table),
     });
@@ -69,7 +71,12 @@ fn csv(table: &Table) -> String {
             s.to_string()
         }
     };
-    let mut out = table.columns.iter().map(|c| field(c)).collect::<Vec<_>>().join(",");
+    let mut out = table
+        .columns
+        .iter()
+        .map(|c| field(c))
+        .collect::<Vec<_>>()
+        .join(",");
     out.push('\n');
     for row in &table.rows {
         let cells: Vec<String> = row
@@ -104,15 +111,32 @@ fn grid(table: &Table) -> String {
     };
     let sep = format!(
         "+{}+\n",
-        widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("+")
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("+")
     );
     let mut out = sep.clone();
-    out.push_str(&line(table.columns.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect()));
+    out.push_str(&line(
+        table
+            .columns
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| pad(c, *w))
+            .collect(),
+    ));
     out.push_str(&sep);
     for row in &cells {
-        out.push_str(&line(row.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect()));
+        out.push_str(&line(
+            row.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect(),
+        ));
     }
     out.push_str(&sep);
-    out.push_str(&format!("({} row{})", cells.len(), if cells.len() == 1 { "" } else { "s" }));
+    out.push_str(&format!(
+        "({} row{})",
+        cells.len(),
+        if cells.len() == 1 { "" } else { "s" }
+    ));
     out
 }

@@ -81,7 +81,12 @@ fn partition_expression(partition: &PartitionBy, at: &Location) -> Result<String
     let granularity = partition.granularity.to_ascii_lowercase();
     let unit = match granularity.as_str() {
         "hour" | "day" | "month" | "year" => granularity.to_ascii_uppercase(),
-        other => return Err(partition_error(format!("unknown partition granularity `{other}`"), at)),
+        other => {
+            return Err(partition_error(
+                format!("unknown partition granularity `{other}`"),
+                at,
+            ));
+        }
     };
     match partition.data_type.to_ascii_lowercase().as_str() {
         "date" if unit == "DAY" => Ok(field.clone()),
@@ -90,7 +95,9 @@ fn partition_expression(partition: &PartitionBy, at: &Location) -> Result<String
         "timestamp" => Ok(format!("timestamp_trunc({field}, {unit})")),
         "datetime" => Ok(format!("datetime_trunc({field}, {unit})")),
         other => Err(partition_error(
-            format!("cannot partition by `{field}` of type `{other}` with granularity `{granularity}`"),
+            format!(
+                "cannot partition by `{field}` of type `{other}` with granularity `{granularity}`"
+            ),
             at,
         )),
     }

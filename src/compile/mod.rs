@@ -23,8 +23,7 @@ use crate::error::{Diagnostic, Error, Location, Result};
 use crate::graph::{Graph, NodeInfo};
 use crate::jinja::{RenderScope, Renderer, Resolver};
 use crate::profile::Target;
-use crate::project::{ColumnDef, FileFormat, Model, ModelBody, ModelConfig, Project, SourceTable};
-use yaml_model::FromRef;
+use crate::project::{ColumnDef, Model, ModelBody, ModelConfig, Project, SourceTable};
 
 /// A compiled project.
 #[derive(Debug, Clone)]
@@ -80,7 +79,12 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
     let provisional: BTreeMap<String, Relation> = project
         .models
         .values()
-        .map(|m| (m.name.clone(), relation::model_relation(m, &m.config, target)))
+        .map(|m| {
+            (
+                m.name.clone(),
+                relation::model_relation(m, &m.config, target),
+            )
+        })
         .collect();
     let resolver1 = Arc::new(NameResolver::new(&provisional, &sources));
     let mut configs: BTreeMap<String, ModelConfig> = BTreeMap::new();
@@ -104,7 +108,12 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
     let relations: BTreeMap<String, Relation> = project
         .models
         .values()
-        .map(|m| (m.name.clone(), relation::model_relation(m, &configs[&m.name], target)))
+        .map(|m| {
+            (
+                m.name.clone(),
+                relation::model_relation(m, &configs[&m.name], target),
+            )
+        })
         .collect();
     let resolver2 = Arc::new(NameResolver::new(&relations, &sources));
     let mut nodes = BTreeMap::new();
@@ -112,8 +121,15 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
         let model = &project.models[name];
         let config = configs[name].clone();
         let relation = relations[name].clone();
-        let rendered = render(&renderer, model, &templates[name], resolver2.clone(), relation.quoted())?;
-        let materialization = Materialization::parse(config.materialized.as_deref(), &model.defined_at)?;
+        let rendered = render(
+            &renderer,
+            model,
+            &templates[name],
+            resolver2.clone(),
+            relation.quoted(),
+        )?;
+        let materialization =
+            Materialization::parse(config.materialized.as_deref(), &model.defined_at)?;
         check_sql(model, &rendered.sql)?;
         let run_sql = materialize::statement(
             &relation,
@@ -163,7 +179,9 @@ pub fn render_inline(project: &Project, compiled: &CompiledProject, sql: &str) -
         .collect();
     let resolver = Arc::new(NameResolver::new(&relations, &compiled.sources));
     let scope = RenderScope::new(resolver, String::new(), false);
-    Ok(renderer.render(std::path::Path::new("<inline>"), sql, scope)?.sql)
+    Ok(renderer
+        .render(std::path::Path::new("<inline>"), sql, scope)?
+        .sql)
 }
 
 fn target_value(target: &Target) -> minijinja::Value {
@@ -207,18 +225,24 @@ fn render(
 ) -> Result<crate::jinja::Rendered> {
     let scope = RenderScope::new(resolver, this, false);
     let file = model.path.clone();
-    renderer.render(&file, template, scope).map_err(|err| match (&model.body, err) {
-        // Generated SQL has no lines of its own: point at the YAML `from:` or model entry.
-        (ModelBody::Yaml(spec), Error::Config(mut d)) => {
-            d.location = Some(if d.message.starts_with("unknown ref") || d.message.starts_with("unknown source") {
-                spec.from_at.clone()
-            } else {
-                model.defined_at.clone()
-            });
-            Error::Config(d)
-        }
-        (_, other) => other,
-    })
+    renderer
+        .render(&file, template, scope)
+        .map_err(|err| match (&model.body, err) {
+            // Generated SQL has no lines of its own: point at the YAML `from:` or model entry.
+            (ModelBody::Yaml(spec), Error::Config(mut d)) => {
+                d.location = Some(
+                    if d.message.starts_with("unknown ref")
+                        || d.message.starts_with("unknown source")
+                    {
+                        spec.from_at.clone()
+                    } else {
+                        model.defined_at.clone()
+                    },
+                );
+                Error::Config(d)
+            }
+            (_, other) => other,
+        })
 }
 
 fn build_graph(
@@ -318,7 +342,10 @@ impl NameResolver {
         sources: &BTreeMap<(String, String), CompiledSource>,
     ) -> Self {
         NameResolver {
-            models: models.iter().map(|(k, v)| (k.clone(), v.quoted())).collect(),
+            models: models
+                .iter()
+                .map(|(k, v)| (k.clone(), v.quoted()))
+                .collect(),
             sources: sources
                 .iter()
                 .map(|(k, v)| (k.clone(), v.relation.quoted()))
@@ -352,23 +379,12 @@ impl Resolver for NameResolver {
     }
 
     fn source_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.sources.keys().map(|(s, t)| format!("{s}.{t}")).collect();
+        let mut names: Vec<String> = self
+            .sources
+            .keys()
+            .map(|(s, t)| format!("{s}.{t}"))
+            .collect();
         names.sort();
         names
     }
-}
-
-impl FromRef {
-    /// The model this reference names, if it is a `ref`.
-    pub fn model(&self) -> Option<&str> {
-        match self {
-            FromRef::Ref(name) => Some(name),
-            FromRef::Source(..) => None,
-        }
-    }
-}
-
-/// Default file format helper re-exported for engines.
-pub fn source_format(source: &CompiledSource) -> FileFormat {
-    source.table.format
 }

@@ -40,7 +40,8 @@ pub fn parse_from(text: &str) -> Option<FromRef> {
         .split(',')
         .map(|a| a.trim().trim_matches(['\'', '"']).to_string())
         .collect();
-    let valid = |s: &String| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let valid =
+        |s: &String| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !args.iter().all(valid) {
         return None;
     }
@@ -65,7 +66,8 @@ pub fn bad_from(text: &str, model: &Model, at: crate::error::Location) -> Error 
 
 /// The SQL template for a YAML model.
 pub fn render_sql(model: &Model, spec: &YamlModel) -> Result<String> {
-    let from = parse_from(&spec.from).ok_or_else(|| bad_from(&spec.from, model, spec.from_at.clone()))?;
+    let from =
+        parse_from(&spec.from).ok_or_else(|| bad_from(&spec.from, model, spec.from_at.clone()))?;
     let mut sql = String::new();
     let alias = spec.from_alias.as_deref();
     let from_clause = if let Some(dedupe) = &spec.dedupe {
@@ -102,7 +104,8 @@ pub fn render_sql(model: &Model, spec: &YamlModel) -> Result<String> {
     }
     let _ = writeln!(sql, "from {from_clause}");
     for (join, at) in &spec.joins {
-        let to = parse_from(&join.to.value).ok_or_else(|| bad_from(&join.to.value, model, at.clone()))?;
+        let to = parse_from(&join.to.value)
+            .ok_or_else(|| bad_from(&join.to.value, model, at.clone()))?;
         let condition = match (&join.on, join.using.is_empty()) {
             (Some(on), true) => format!("on {on}"),
             (None, false) => format!("using ({})", join.using.join(", ")),
@@ -174,7 +177,10 @@ mod tests {
 
     #[test]
     fn parses_relation_references() {
-        assert_eq!(parse_from("ref('customers')"), Some(FromRef::Ref("customers".into())));
+        assert_eq!(
+            parse_from("ref('customers')"),
+            Some(FromRef::Ref("customers".into()))
+        );
         assert_eq!(
             parse_from("source(\"raw\", 'raw_sessions')"),
             Some(FromRef::Source("raw".into(), "raw_sessions".into()))

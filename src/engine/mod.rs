@@ -40,5 +40,9 @@ pub trait Engine: Send + Sync {
     fn materialize<'a>(&'a self, node: &'a CompiledNode) -> BoxFuture<'a, Result<Materialized>>;
 
     /// Run a BigQuery SELECT and return at most `limit` rows.
-    fn query<'a>(&'a self, sql: &'a str, limit: Option<usize>) -> BoxFuture<'a, Result<QueryResult>>;
+    fn query<'a>(
+        &'a self,
+        sql: &'a str,
+        limit: Option<usize>,
+    ) -> BoxFuture<'a, Result<QueryResult>>;
 }

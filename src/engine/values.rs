@@ -23,7 +23,12 @@ pub struct Table {
 
 /// Convert a query result into plain values.
 pub fn table(result: &QueryResult) -> Table {
-    let columns = result.schema.fields().iter().map(|f| f.name().clone()).collect();
+    let columns = result
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let types = result
         .schema
         .fields()
@@ -51,9 +56,10 @@ pub fn bigquery_type(data_type: &DataType) -> String {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => "FLOAT64".into(),
         DataType::Boolean => "BOOL".into(),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "STRING".into(),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
-            "BYTES".into()
-        }
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => "BYTES".into(),
         DataType::Date32 | DataType::Date64 => "DATE".into(),
         DataType::Timestamp(_, Some(_)) => "TIMESTAMP".into(),
         DataType::Timestamp(_, None) => "DATETIME".into(),
@@ -147,8 +153,14 @@ fn date(days: i32) -> Value {
 
 fn timestamp(array: &ArrayRef, row: usize, unit: TimeUnit, utc: bool) -> Value {
     let micros = match unit {
-        TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row).saturating_mul(1_000_000),
-        TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row).saturating_mul(1_000),
+        TimeUnit::Second => array
+            .as_primitive::<TimestampSecondType>()
+            .value(row)
+            .saturating_mul(1_000_000),
+        TimeUnit::Millisecond => array
+            .as_primitive::<TimestampMillisecondType>()
+            .value(row)
+            .saturating_mul(1_000),
         TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
         TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row) / 1_000,
     };
@@ -161,7 +173,11 @@ fn timestamp(array: &ArrayRef, row: usize, unit: TimeUnit, utc: bool) -> Value {
     } else {
         naive.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
     };
-    Value::String(if utc { format!("{base} UTC") } else { base.replacen(' ', "T", 1) })
+    Value::String(if utc {
+        format!("{base} UTC")
+    } else {
+        base.replacen(' ', "T", 1)
+    })
 }
 
 fn list(values: ArrayRef) -> Value {
@@ -179,7 +195,9 @@ fn text(array: &ArrayRef, row: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{Date32Array, Int64Array, StringArray, TimestampMicrosecondArray};
+    use datafusion::arrow::array::{
+        Date32Array, Int64Array, StringArray, TimestampMicrosecondArray,
+    };
     use std::sync::Arc;
 
     #[test]
@@ -200,6 +218,12 @@ mod tests {
     #[test]
     fn type_names() {
         assert_eq!(bigquery_type(&DataType::Int64), "INT64");
-        assert_eq!(bigquery_type(&DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))), "TIMESTAMP");
+        assert_eq!(
+            bigquery_type(&DataType::Timestamp(
+                TimeUnit::Microsecond,
+                Some("UTC".into())
+            )),
+            "TIMESTAMP"
+        );
     }
 }

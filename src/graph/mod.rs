@@ -42,11 +42,15 @@ impl Graph {
             for dep in node_deps {
                 if nodes.contains_key(dep) && nodes.contains_key(node) {
                     parents.entry(node.clone()).or_default().insert(dep.clone());
-                    children.entry(dep.clone()).or_default().insert(node.clone());
+                    children
+                        .entry(dep.clone())
+                        .or_default()
+                        .insert(node.clone());
                 }
             }
         }
-        let order = topological_order(&parents, &children).map_err(|cycle| cycle_error(&nodes, &cycle))?;
+        let order =
+            topological_order(&parents, &children).map_err(|cycle| cycle_error(&nodes, &cycle))?;
         Ok(Graph {
             nodes,
             parents,
@@ -210,7 +214,11 @@ mod tests {
                     NodeInfo {
                         name: n.to_string(),
                         path: format!("models/{n}.sql"),
-                        tags: if n.starts_with('s') { vec!["staging".into()] } else { vec![] },
+                        tags: if n.starts_with('s') {
+                            vec!["staging".into()]
+                        } else {
+                            vec![]
+                        },
                         defined_at: Location::file_start(format!("models/{n}.sql")),
                     },
                 )
@@ -243,7 +251,10 @@ mod tests {
     #[test]
     fn selection_syntax() {
         let g = graph(&[("s1", &[]), ("m", &["s1"]), ("x", &["m"]), ("y", &[])]).unwrap();
-        let pick = |s: &str| g.select(&parse_selectors(&[s.to_string()]).unwrap(), &[]).unwrap();
+        let pick = |s: &str| {
+            g.select(&parse_selectors(&[s.to_string()]).unwrap(), &[])
+                .unwrap()
+        };
         assert_eq!(pick("m"), ["m"]);
         assert_eq!(pick("+m"), ["s1", "m"]);
         assert_eq!(pick("m+"), ["m", "x"]);
@@ -262,6 +273,9 @@ mod tests {
         let err = g
             .select(&parse_selectors(&["custmers".to_string()]).unwrap(), &[])
             .unwrap_err();
-        assert!(err.to_string().contains("did you mean `customers`?"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean `customers`?"),
+            "{err}"
+        );
     }
 }

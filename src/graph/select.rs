@@ -39,7 +39,9 @@ fn parse_one(text: &str) -> Result<Selector> {
     let core = text.trim_start_matches('+').trim_end_matches('+');
     let method = match core.split_once(':') {
         Some(("tag", tag)) if !tag.is_empty() => Method::Tag(tag.to_string()),
-        Some(("path", path)) if !path.is_empty() => Method::Path(path.trim_end_matches('/').to_string()),
+        Some(("path", path)) if !path.is_empty() => {
+            Method::Path(path.trim_end_matches('/').to_string())
+        }
         None if !core.is_empty() => Method::Name(core.to_string()),
         _ => {
             return Err(Error::config(

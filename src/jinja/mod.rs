@@ -53,7 +53,9 @@ impl Renderer {
         env.set_syntax(syntax);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         let vars = Arc::new(project.vars.clone());
-        env.add_function("var", move |name: String, default: Option<Value>| var(&vars, &name, default));
+        env.add_function("var", move |name: String, default: Option<Value>| {
+            var(&vars, &name, default)
+        });
         env.add_function("ref", scope::ref_fn);
         env.add_function("source", scope::source_fn);
         env.add_function("config", config_fn);
@@ -135,12 +137,13 @@ fn var(
 /// `{{ config(materialized='table', ...) }}`: records the model's config, renders nothing.
 fn config_fn(kwargs: Kwargs) -> Result<String, minijinja::Error> {
     let value = Value::from(kwargs);
-    let config: ModelConfig = serde::Deserialize::deserialize(value).map_err(|err: minijinja::Error| {
-        let message = format!("invalid config(): {err}");
-        let help = crate::project::yaml::unknown_field_help(&err.to_string());
-        scope::record_failure(message.clone(), help);
-        minijinja::Error::new(ErrorKind::InvalidOperation, message)
-    })?;
+    let config: ModelConfig =
+        serde::Deserialize::deserialize(value).map_err(|err: minijinja::Error| {
+            let message = format!("invalid config(): {err}");
+            let help = crate::project::yaml::unknown_field_help(&err.to_string());
+            scope::record_failure(message.clone(), help);
+            minijinja::Error::new(ErrorKind::InvalidOperation, message)
+        })?;
     scope::record_config(config);
     Ok(String::new())
 }
@@ -173,7 +176,9 @@ fn column_of(text: &str, offset: usize, prefix_len: usize) -> usize {
     let line_start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let mut column = text[line_start..offset].chars().count() + 1;
     if line_start == 0 {
-        column = column.saturating_sub(text[..prefix_len.min(offset)].chars().count()).max(1);
+        column = column
+            .saturating_sub(text[..prefix_len.min(offset)].chars().count())
+            .max(1);
     }
     column
 }

@@ -75,17 +75,19 @@ pub fn resolve_target(
     let shown = display_path(project_root, &path);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
     let rendered = render_env_vars(&text, &shown)?;
-    let profiles: BTreeMap<String, ProfileDef> =
-        crate::project::yaml::parse(&shown, &rendered)?;
+    let profiles: BTreeMap<String, ProfileDef> = crate::project::yaml::parse(&shown, &rendered)?;
     let Some(profile) = profiles.get(profile_name) else {
         return Err(Error::config(
-            Diagnostic::new(format!("profile `{profile_name}` is not in {}", shown.display()))
-                .at(Location::file_start(&shown))
-                .help(crate::error::suggestion(
-                    profile_name,
-                    profiles.keys().map(String::as_str),
-                    "profile",
-                )),
+            Diagnostic::new(format!(
+                "profile `{profile_name}` is not in {}",
+                shown.display()
+            ))
+            .at(Location::file_start(&shown))
+            .help(crate::error::suggestion(
+                profile_name,
+                profiles.keys().map(String::as_str),
+                "profile",
+            )),
         ));
     };
     let target_name = options

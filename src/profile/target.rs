@@ -192,8 +192,8 @@ fn from_value<T: serde::de::DeserializeOwned>(
     serde_json::from_value(value).map_err(|err| {
         // serde_json messages never contain the values themselves, only keys and types.
         let message = err.to_string();
-        let mut d = Diagnostic::new(format!("target `{name}`: {message}"))
-            .at(Location::file_start(file));
+        let mut d =
+            Diagnostic::new(format!("target `{name}`: {message}")).at(Location::file_start(file));
         if let Some(help) = crate::project::yaml::unknown_field_help(&message) {
             d = d.help(help);
         }
@@ -215,7 +215,10 @@ mod tests {
         assert!(!format!("{target:?}").contains("TOP-SECRET-KEY"));
         match target.kind {
             TargetKind::BigQuery(b) => {
-                assert_eq!(b.keyfile_json.map(|s| s.expose().to_string()).as_deref(), Some("TOP-SECRET-KEY"))
+                assert_eq!(
+                    b.keyfile_json.map(|s| s.expose().to_string()).as_deref(),
+                    Some("TOP-SECRET-KEY")
+                )
             }
             TargetKind::Local(_) => panic!("expected bigquery"),
         }

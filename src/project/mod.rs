@@ -133,8 +133,14 @@ impl Project {
             )
         })?;
         let file: ProjectFile = yaml::parse(Path::new(PROJECT_FILE), &text)?;
-        validate_identifier(&file.name, "project name", Location::file_start(PROJECT_FILE))?;
-        let today = options.today.unwrap_or_else(|| chrono::Local::now().date_naive());
+        validate_identifier(
+            &file.name,
+            "project name",
+            Location::file_start(PROJECT_FILE),
+        )?;
+        let today = options
+            .today
+            .unwrap_or_else(|| chrono::Local::now().date_naive());
         let (vars, as_of) = vars::resolve(&file.vars, options.vars_override.as_deref(), today)?;
 
         let mut builder = Builder::new(&root, &file);
@@ -270,7 +276,13 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn add_yaml_model(&mut self, def: ModelDef, rel: &Path, text: &str, at: Location) -> Result<()> {
+    fn add_yaml_model(
+        &mut self,
+        def: ModelDef,
+        rel: &Path,
+        text: &str,
+        at: Location,
+    ) -> Result<()> {
         let Some(from) = def.from else {
             return Ok(());
         };
@@ -298,7 +310,10 @@ impl<'a> Builder<'a> {
                         (j.value, loc)
                     })
                     .collect(),
-                filters: def.filters.map(schema_file::OneOrMany::into_vec).unwrap_or_default(),
+                filters: def
+                    .filters
+                    .map(schema_file::OneOrMany::into_vec)
+                    .unwrap_or_default(),
                 dedupe: def.dedupe,
                 group_by: def.group_by,
                 having: def.having,
@@ -320,7 +335,11 @@ impl<'a> Builder<'a> {
             .and_then(|s| s.to_str())
             .unwrap_or_default()
             .to_string();
-        validate_identifier(&name, "model name (the SQL file's name)", Location::file_start(&rel))?;
+        validate_identifier(
+            &name,
+            "model name (the SQL file's name)",
+            Location::file_start(&rel),
+        )?;
         let model = Model {
             name,
             path: rel.clone(),
@@ -447,7 +466,9 @@ mod tests {
 
     #[test]
     fn identifiers_are_checked() {
-        assert!(validate_identifier("customer_features", "model", Location::file_start("x")).is_ok());
+        assert!(
+            validate_identifier("customer_features", "model", Location::file_start("x")).is_ok()
+        );
         assert!(validate_identifier("1abc", "model", Location::file_start("x")).is_err());
         assert!(validate_identifier("a-b", "model", Location::file_start("x")).is_err());
     }

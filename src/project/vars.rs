@@ -34,7 +34,10 @@ pub fn resolve(
         Some(Value::String(s)) => parse_date(s)?,
         Some(other) => return Err(bad_as_of(&other.to_string())),
     };
-    vars.insert(AS_OF.into(), Value::String(as_of.format("%Y-%m-%d").to_string()));
+    vars.insert(
+        AS_OF.into(),
+        Value::String(as_of.format("%Y-%m-%d").to_string()),
+    );
     Ok((vars, as_of))
 }
 
@@ -44,9 +47,11 @@ fn parse_date(text: &str) -> Result<NaiveDate> {
 
 fn bad_as_of(text: &str) -> Error {
     Error::config(
-        Diagnostic::new(format!("`as_of` must be a date like 2026-11-23 or `today`, not `{text}`"))
-            .at(Location::file_start(Path::new(super::PROJECT_FILE)))
-            .help("set vars.as_of in cohort.yml or pass --vars '{as_of: 2026-11-23}'"),
+        Diagnostic::new(format!(
+            "`as_of` must be a date like 2026-11-23 or `today`, not `{text}`"
+        ))
+        .at(Location::file_start(Path::new(super::PROJECT_FILE)))
+        .help("set vars.as_of in cohort.yml or pass --vars '{as_of: 2026-11-23}'"),
     )
 }
 
@@ -68,16 +73,24 @@ mod tests {
         let (vars, as_of) = resolve(&BTreeMap::new(), None, today).unwrap();
         assert_eq!(as_of, today);
         assert_eq!(vars[AS_OF], Value::String("2026-11-23".into()));
-        let (vars, as_of) =
-            resolve(&BTreeMap::new(), Some("{as_of: 2026-01-31, data_dir: /x}"), today).unwrap();
+        let (vars, as_of) = resolve(
+            &BTreeMap::new(),
+            Some("{as_of: 2026-01-31, data_dir: /x}"),
+            today,
+        )
+        .unwrap();
         assert_eq!(as_of, day("2026-01-31"));
         assert_eq!(vars["data_dir"], Value::String("/x".into()));
     }
 
     #[test]
     fn bad_as_of_is_a_config_error() {
-        let err = resolve(&BTreeMap::new(), Some("{as_of: yesterday-ish}"), day("2026-11-23"))
-            .unwrap_err();
+        let err = resolve(
+            &BTreeMap::new(),
+            Some("{as_of: yesterday-ish}"),
+            day("2026-11-23"),
+        )
+        .unwrap_err();
         assert!(err.is_config());
         let err = resolve(&BTreeMap::new(), Some("[1, 2"), day("2026-11-23")).unwrap_err();
         assert!(err.to_string().contains("--vars"));

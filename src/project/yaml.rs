@@ -56,7 +56,11 @@ pub(crate) fn unknown_field_help(message: &str) -> Option<String> {
         .map(|c| c.trim().trim_matches('`'))
         .filter(|c| !c.is_empty())
         .collect();
-    Some(crate::error::suggestion(field, candidates.iter().copied(), "key"))
+    Some(crate::error::suggestion(
+        field,
+        candidates.iter().copied(),
+        "key",
+    ))
 }
 
 /// Remove a trailing " at line X column Y" that the parser adds to messages.
@@ -74,14 +78,19 @@ mod help_tests {
     #[test]
     fn reads_both_expected_formats() {
         assert_eq!(
-            unknown_field_help("unknown field `datset`, expected one of `path`, `dataset`").as_deref(),
+            unknown_field_help("unknown field `datset`, expected one of `path`, `dataset`")
+                .as_deref(),
             Some("did you mean `dataset`?")
         );
         assert_eq!(
-            unknown_field_help("unknown field `materialised`, expected one of name, materialized").as_deref(),
+            unknown_field_help("unknown field `materialised`, expected one of name, materialized")
+                .as_deref(),
             Some("did you mean `materialized`?")
         );
-        assert_eq!(strip_position_suffix("expected x at line 1, column 7"), "expected x");
+        assert_eq!(
+            strip_position_suffix("expected x at line 1, column 7"),
+            "expected x"
+        );
     }
 }
 

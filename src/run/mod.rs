@@ -144,11 +144,19 @@ pub async fn run(
             Err(join_error) => {
                 // A panicking task is a bug; it is reported, not propagated.
                 let name = String::from("<unknown>");
-                (name, Err(Error::execution(crate::Diagnostic::new(format!("internal error: {join_error}")))), Duration::ZERO)
+                (
+                    name,
+                    Err(Error::execution(crate::Diagnostic::new(format!(
+                        "internal error: {join_error}"
+                    )))),
+                    Duration::ZERO,
+                )
             }
         };
         in_flight.remove(&name);
-        let Some(node) = compiled.nodes.get(&name) else { continue };
+        let Some(node) = compiled.nodes.get(&name) else {
+            continue;
+        };
         let result = node_result(node, outcome, elapsed);
         let failed = result.status == Status::Error;
         observer.finished(&result, index_of[name.as_str()], total);
@@ -159,7 +167,15 @@ pub async fn run(
             }
         }
         if failed {
-            skip_descendants(compiled, &name, &mut waiting, &mut results, &index_of, total, observer);
+            skip_descendants(
+                compiled,
+                &name,
+                &mut waiting,
+                &mut results,
+                &index_of,
+                total,
+                observer,
+            );
         }
     }
     if interrupted {
@@ -174,10 +190,7 @@ pub async fn run(
             }
         }
     }
-    let ordered = selected
-        .iter()
-        .filter_map(|n| results.remove(n))
-        .collect();
+    let ordered = selected.iter().filter_map(|n| results.remove(n)).collect();
     RunSummary {
         results: ordered,
         elapsed: started.elapsed(),
@@ -219,10 +232,13 @@ fn skip_descendants(
 ) {
     let descendants = compiled.graph.descendants(failed);
     for name in compiled.graph.order() {
-        if name == failed || !descendants.contains(name) || waiting.remove(name.as_str()).is_none() {
+        if name == failed || !descendants.contains(name) || waiting.remove(name.as_str()).is_none()
+        {
             continue;
         }
-        let Some(node) = compiled.nodes.get(name) else { continue };
+        let Some(node) = compiled.nodes.get(name) else {
+            continue;
+        };
         let result = NodeResult {
             unique_id: node.unique_id.clone(),
             name: node.name.clone(),

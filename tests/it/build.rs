@@ -2,7 +2,13 @@
 
 use crate::support::{example_project, query, query_int, run, sample_vars, write};
 
-const MODELS: [&str; 5] = ["campaign_touches", "customer_features", "customers", "sessions", "transactions"];
+const MODELS: [&str; 5] = [
+    "campaign_touches",
+    "customer_features",
+    "customers",
+    "sessions",
+    "transactions",
+];
 
 #[test]
 fn builds_every_model_of_the_example_project() {
@@ -11,13 +17,23 @@ fn builds_every_model_of_the_example_project() {
     let vars = sample_vars();
     let out = run(dir, &["build", "--vars", &vars]).ok();
     for model in MODELS {
-        assert!(out.stdout.contains(&format!(".{model} ")), "no line for {model}:\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!(".{model} ")),
+            "no line for {model}:\n{}",
+            out.stdout
+        );
     }
-    assert!(out.stdout.contains("5 ok, 0 error, 0 skipped"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("5 ok, 0 error, 0 skipped"),
+        "{}",
+        out.stdout
+    );
 
     // run_results.json records every node as a success with rows.
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("target/run_results.json")).unwrap()).unwrap();
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
     let results = results["results"].as_array().unwrap();
     assert_eq!(results.len(), 5);
     for r in results {
@@ -26,11 +42,33 @@ fn builds_every_model_of_the_example_project() {
     }
 
     // customers: one row per raw customer id, newest record wins.
-    let raw_ids = query_int(dir, &vars, "select count(distinct customer_id) from `raw.raw_customers`");
+    let raw_ids = query_int(
+        dir,
+        &vars,
+        "select count(distinct customer_id) from `raw.raw_customers`",
+    );
     let customers = query_int(dir, &vars, "select count(*) from `analytics.customers`");
-    let distinct = query_int(dir, &vars, "select count(distinct customer_id) from `analytics.customers`");
+    let distinct = query_int(
+        dir,
+        &vars,
+        "select count(distinct customer_id) from `analytics.customers`",
+    );
     assert_eq!(customers, raw_ids);
     assert_eq!(distinct, customers);
+
+    // Phones are E.164 or NULL; "+44 (0)7911 ..." loses its trunk zero (regression).
+    let bad_phones = query_int(
+        dir,
+        &vars,
+        "select count(*) from `analytics.customers` where phone is not null and not regexp_contains(phone, r'^\\+[1-9][0-9]{7,14}$')",
+    );
+    assert_eq!(bad_phones, 0);
+    let trunk_zero = query_int(
+        dir,
+        &vars,
+        "select count(*) from `analytics.customers` where starts_with(phone, '+440')",
+    );
+    assert_eq!(trunk_zero, 0);
 
     // sessions and transactions are deduplicated.
     let dup_sessions = query_int(
@@ -41,7 +79,11 @@ fn builds_every_model_of_the_example_project() {
     assert_eq!(dup_sessions, 0);
 
     // customer_features: one row per customer, features consistent with the inputs.
-    let features = query_int(dir, &vars, "select count(*) from `analytics.customer_features`");
+    let features = query_int(
+        dir,
+        &vars,
+        "select count(*) from `analytics.customer_features`",
+    );
     assert_eq!(features, customers);
     let (_, rows) = query(
         dir,
@@ -57,7 +99,11 @@ fn builds_every_model_of_the_example_project() {
                 "select count(*) from `analytics.transactions` where customer_id = {id} and is_revenue and order_date <= date '2026-11-23'"
             ),
         );
-        assert_eq!(row[1].as_i64().unwrap(), expected, "orders_total of customer {id}");
+        assert_eq!(
+            row[1].as_i64().unwrap(),
+            expected,
+            "orders_total of customer {id}"
+        );
     }
     let bad_tiers = query_int(
         dir,
@@ -65,8 +111,16 @@ fn builds_every_model_of_the_example_project() {
         "select count(*) from `analytics.customer_features` where clv_tier not in ('platinum', 'gold', 'silver', 'prospect')",
     );
     assert_eq!(bad_tiers, 0);
-    let scored = query_int(dir, &vars, "select countif(r_score between 1 and 5) from `analytics.customer_features` where orders_total > 0");
-    let buyers = query_int(dir, &vars, "select count(*) from `analytics.customer_features` where orders_total > 0");
+    let scored = query_int(
+        dir,
+        &vars,
+        "select countif(r_score between 1 and 5) from `analytics.customer_features` where orders_total > 0",
+    );
+    let buyers = query_int(
+        dir,
+        &vars,
+        "select count(*) from `analytics.customer_features` where orders_total > 0",
+    );
     assert_eq!(scored, buyers);
 }
 
@@ -75,11 +129,27 @@ fn a_failing_model_exits_1_and_skips_downstream() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cohort.yml", "name: shop\n");
     write(dir.path(), "models/good.sql", "select 1 as id\n");
-    write(dir.path(), "models/bad.sql", "select cast('not a number' as int64) as id from {{ ref('good') }}\n");
-    write(dir.path(), "models/after_bad.sql", "select id from {{ ref('bad') }}\n");
+    write(
+        dir.path(),
+        "models/bad.sql",
+        "select cast('not a number' as int64) as id from {{ ref('good') }}\n",
+    );
+    write(
+        dir.path(),
+        "models/after_bad.sql",
+        "select id from {{ ref('bad') }}\n",
+    );
     let out = run(dir.path(), &["build"]).expect_code(1);
-    assert!(out.stdout.contains("1 ok, 1 error, 1 skipped"), "{}", out.stdout);
-    assert!(out.stdout.contains("upstream `bad` failed"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("1 ok, 1 error, 1 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("upstream `bad` failed"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stderr.contains("model `bad`"), "{}", out.stderr);
     let results = std::fs::read_to_string(dir.path().join("target/run_results.json")).unwrap();
     assert!(results.contains("\"skipped\""), "{results}");
@@ -89,11 +159,27 @@ fn a_failing_model_exits_1_and_skips_downstream() {
 fn views_and_custom_schemas() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cohort.yml", "name: shop\n");
-    write(dir.path(), "models/numbers.sql", "{{ config(schema='staging') }}\nselect 1 as n union all select 2 union all select 3\n");
-    write(dir.path(), "models/doubled.sql", "{{ config(materialized='view') }}\nselect n * 2 as n2 from {{ ref('numbers') }}\n");
+    write(
+        dir.path(),
+        "models/numbers.sql",
+        "{{ config(schema='staging') }}\nselect 1 as n union all select 2 union all select 3\n",
+    );
+    write(
+        dir.path(),
+        "models/doubled.sql",
+        "{{ config(materialized='view') }}\nselect n * 2 as n2 from {{ ref('numbers') }}\n",
+    );
     let out = run(dir.path(), &["build"]).ok();
-    assert!(out.stdout.contains("analytics_staging.numbers"), "{}", out.stdout);
-    assert!(out.stdout.contains("view  analytics.doubled"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("analytics_staging.numbers"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("view  analytics.doubled"),
+        "{}",
+        out.stdout
+    );
     // A later command sees the view (registered from storage) and the table.
     let total = query_int(dir.path(), "{}", "select sum(n2) from `analytics.doubled`");
     assert_eq!(total, 12);
@@ -111,8 +197,21 @@ fn json_log_format_emits_one_event_per_line() {
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["run_started", "node_started", "node_finished", "run_finished"], "{}", out.stdout);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "node_started",
+            "node_finished",
+            "run_finished"
+        ],
+        "{}",
+        out.stdout
+    );
     assert_eq!(events[2]["status"], "success");
     assert_eq!(events[2]["rows"], 1);
 }
@@ -124,12 +223,24 @@ fn as_of_var_changes_the_window_deterministically() {
     let data = crate::support::sample_data();
     let vars_a = format!("{{as_of: 2026-11-23, data_dir: '{}'}}", data.display());
     let vars_b = format!("{{as_of: 2026-08-01, data_dir: '{}'}}", data.display());
-    run(dir, &["build", "--vars", &vars_a, "--select", "+customer_features"]).ok();
+    run(
+        dir,
+        &["build", "--vars", &vars_a, "--select", "+customer_features"],
+    )
+    .ok();
     let sql = "select sum(orders_total) from `analytics.customer_features`";
     let a = query_int(dir, &vars_a, sql);
-    run(dir, &["build", "--vars", &vars_b, "--select", "+customer_features"]).ok();
+    run(
+        dir,
+        &["build", "--vars", &vars_b, "--select", "+customer_features"],
+    )
+    .ok();
     let b = query_int(dir, &vars_b, sql);
     assert!(b < a, "orders up to an earlier as_of are fewer: {b} vs {a}");
-    run(dir, &["build", "--vars", &vars_a, "--select", "customer_features"]).ok();
+    run(
+        dir,
+        &["build", "--vars", &vars_a, "--select", "customer_features"],
+    )
+    .ok();
     assert_eq!(query_int(dir, &vars_a, sql), a, "same as_of, same result");
 }

@@ -64,8 +64,16 @@ fn killed_build_keeps_the_previous_table() {
 
     set_rows(dir.path(), 20_000);
     let status = start_and_signal(dir.path(), "-KILL");
-    assert_eq!(status.code(), None, "the build was killed while `big` was being written");
-    assert_eq!(big_count(dir.path()), 900, "the previous version is still current and complete");
+    assert_eq!(
+        status.code(),
+        None,
+        "the build was killed while `big` was being written"
+    );
+    assert_eq!(
+        big_count(dir.path()),
+        900,
+        "the previous version is still current and complete"
+    );
 
     // The next build completes and removes the abandoned version.
     set_rows(dir.path(), 40);
@@ -73,7 +81,13 @@ fn killed_build_keeps_the_previous_table() {
     assert_eq!(big_count(dir.path()), 1_600);
     let versions = std::fs::read_dir(dir.path().join("target/local/analytics/big"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('v'))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('v')
+        })
         .count();
     assert_eq!(versions, 1, "abandoned versions are cleaned up");
 }

@@ -17,25 +17,60 @@ fn ls(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
 fn selectors_pick_the_right_nodes_in_dependency_order() {
     let project = example_project();
     let dir = project.path();
-    assert_eq!(ls(dir, &[]), ["customers", "campaign_touches", "sessions", "transactions", "customer_features"]);
-    assert_eq!(ls(dir, &["--select", "customers"]), ["customers"]);
-    assert_eq!(ls(dir, &["--select", "customers+"]), ["customers", "campaign_touches", "customer_features"]);
-    assert_eq!(ls(dir, &["--select", "+campaign_touches"]), ["customers", "campaign_touches"]);
-    assert_eq!(ls(dir, &["--select", "tag:features"]), ["customer_features"]);
-    assert_eq!(ls(dir, &["--select", "path:models/staging"]).len(), 4);
     assert_eq!(
-        ls(dir, &["--select", "+customer_features", "--exclude", "tag:staging"]),
+        ls(dir, &[]),
+        [
+            "customers",
+            "campaign_touches",
+            "sessions",
+            "transactions",
+            "customer_features"
+        ]
+    );
+    assert_eq!(ls(dir, &["--select", "customers"]), ["customers"]);
+    assert_eq!(
+        ls(dir, &["--select", "customers+"]),
+        ["customers", "campaign_touches", "customer_features"]
+    );
+    assert_eq!(
+        ls(dir, &["--select", "+campaign_touches"]),
+        ["customers", "campaign_touches"]
+    );
+    assert_eq!(
+        ls(dir, &["--select", "tag:features"]),
         ["customer_features"]
     );
-    assert_eq!(ls(dir, &["--select", "sessions transactions"]), ["sessions", "transactions"]);
+    assert_eq!(ls(dir, &["--select", "path:models/staging"]).len(), 4);
+    assert_eq!(
+        ls(
+            dir,
+            &["--select", "+customer_features", "--exclude", "tag:staging"]
+        ),
+        ["customer_features"]
+    );
+    assert_eq!(
+        ls(dir, &["--select", "sessions transactions"]),
+        ["sessions", "transactions"]
+    );
 }
 
 #[test]
 fn build_honours_selection() {
     let project = example_project();
     let dir = project.path();
-    let out = run(dir, &["build", "--vars", &sample_vars(), "--select", "customers"]).ok();
-    assert!(out.stdout.contains("1 ok, 0 error, 0 skipped"), "{}", out.stdout);
-    assert!(dir.join("target/local/analytics/customers/CURRENT").is_file());
+    let out = run(
+        dir,
+        &["build", "--vars", &sample_vars(), "--select", "customers"],
+    )
+    .ok();
+    assert!(
+        out.stdout.contains("1 ok, 0 error, 0 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        dir.join("target/local/analytics/customers/CURRENT")
+            .is_file()
+    );
     assert!(!dir.join("target/local/analytics/sessions").exists());
 }

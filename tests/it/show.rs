@@ -7,14 +7,30 @@ fn inline_json_works_in_a_fresh_project_and_reads_sources() {
     let dir = tempfile::tempdir().unwrap();
     run(dir.path(), &["init", "shop"]).ok();
     let project = dir.path().join("shop");
-    let out = run(&project, &["show", "--inline", "select 1 + 1 as two, 'x' as s", "--output", "json"]).ok();
+    let out = run(
+        &project,
+        &[
+            "show",
+            "--inline",
+            "select 1 + 1 as two, 'x' as s",
+            "--output",
+            "json",
+        ],
+    )
+    .ok();
     let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(value["columns"], serde_json::json!(["two", "s"]));
     assert_eq!(value["rows"], serde_json::json!([[2, "x"]]));
     // Sources are readable before anything is built, also through Jinja.
     let out = run(
         &project,
-        &["show", "--inline", "select count(*) as n from {{ source('shop', 'raw_orders') }}", "--output", "json"],
+        &[
+            "show",
+            "--inline",
+            "select count(*) as n from {{ source('shop', 'raw_orders') }}",
+            "--output",
+            "json",
+        ],
     )
     .ok();
     let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -25,21 +41,43 @@ fn inline_json_works_in_a_fresh_project_and_reads_sources() {
 fn model_preview_as_table_and_csv() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cohort.yml", "name: shop\n");
-    write(dir.path(), "models/people.sql", "select 1 as id, 'Ann, \"A\"' as name union all select 2, null\n");
-    let out = run(dir.path(), &["show", "--select", "people", "--output", "csv", "--limit", "5"]).ok();
+    write(
+        dir.path(),
+        "models/people.sql",
+        "select 1 as id, 'Ann, \"A\"' as name union all select 2, null\n",
+    );
+    let out = run(
+        dir.path(),
+        &[
+            "show", "--select", "people", "--output", "csv", "--limit", "5",
+        ],
+    )
+    .ok();
     let mut lines: Vec<&str> = out.stdout.lines().collect();
     lines[1..].sort();
     assert_eq!(lines, ["id,name", "1,\"Ann, \"\"A\"\"\"", "2,"]);
     let out = run(dir.path(), &["show", "--select", "people", "--limit", "1"]).ok();
-    assert!(out.stdout.contains("| id |") && out.stdout.contains("(1 row)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("| id |") && out.stdout.contains("(1 row)"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn show_reports_sql_errors_clearly() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cohort.yml", "name: shop\n");
-    let out = run(dir.path(), &["show", "--inline", "select from where", "--output", "json"]).expect_code(2);
+    let out = run(
+        dir.path(),
+        &["show", "--inline", "select from where", "--output", "json"],
+    )
+    .expect_code(2);
     assert!(out.stderr.contains("error:"), "{}", out.stderr);
-    let out = run(dir.path(), &["show", "--inline", "select * from `analytics.nope`"]).expect_code(1);
+    let out = run(
+        dir.path(),
+        &["show", "--inline", "select * from `analytics.nope`"],
+    )
+    .expect_code(1);
     assert!(out.stderr.contains("nope"), "{}", out.stderr);
 }

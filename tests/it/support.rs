@@ -92,28 +92,49 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// Sample data for 600 customers (seed 7, as of [`AS_OF`]), generated once per test run.
 pub fn sample_data() -> &'static Path {
     static DATA: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &DATA.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let out = dir.path().join("data");
-        run(
-            dir.path(),
-            &["sample-data", "--customers", "600", "--seed", "7", "--as-of", AS_OF, "--out", out.to_str().expect("utf-8 path")],
-        )
-        .ok();
-        (dir, out)
-    })
-    .1
+    &DATA
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let out = dir.path().join("data");
+            run(
+                dir.path(),
+                &[
+                    "sample-data",
+                    "--customers",
+                    "600",
+                    "--seed",
+                    "7",
+                    "--as-of",
+                    AS_OF,
+                    "--out",
+                    out.to_str().expect("utf-8 path"),
+                ],
+            )
+            .ok();
+            (dir, out)
+        })
+        .1
 }
 
 /// `--vars` pointing the example project at the shared sample data.
 pub fn sample_vars() -> String {
-    format!("{{as_of: {AS_OF}, data_dir: '{}'}}", sample_data().display())
+    format!(
+        "{{as_of: {AS_OF}, data_dir: '{}'}}",
+        sample_data().display()
+    )
 }
 
 /// Run a query through `cohort show --inline ... --output json` and return (columns, rows).
 pub fn query(dir: &Path, vars: &str, sql: &str) -> (Vec<String>, Vec<Vec<serde_json::Value>>) {
-    let out = run(dir, &["show", "--vars", vars, "--inline", sql, "--limit", "100000", "--output", "json"]).ok();
-    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("json: {e}\n{}", out.stdout));
+    let out = run(
+        dir,
+        &[
+            "show", "--vars", vars, "--inline", sql, "--limit", "100000", "--output", "json",
+        ],
+    )
+    .ok();
+    let value: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("json: {e}\n{}", out.stdout));
     let columns = value["columns"]
         .as_array()
         .expect("columns")
@@ -132,7 +153,9 @@ pub fn query(dir: &Path, vars: &str, sql: &str) -> (Vec<String>, Vec<Vec<serde_j
 /// The single integer a query returns.
 pub fn query_int(dir: &Path, vars: &str, sql: &str) -> i64 {
     let (_, rows) = query(dir, vars, sql);
-    rows[0][0].as_i64().unwrap_or_else(|| panic!("not an integer: {rows:?}"))
+    rows[0][0]
+        .as_i64()
+        .unwrap_or_else(|| panic!("not an integer: {rows:?}"))
 }
 
 /// Write `text` to `dir/rel`, creating folders.

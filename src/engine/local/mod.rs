@@ -13,10 +13,10 @@ use std::time::Instant;
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::memory::MemorySchemaProvider;
 use datafusion::catalog::view::ViewTable;
+use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
-use datafusion::common::TableReference;
 use futures::future::BoxFuture;
 
 use super::{Engine, Materialized, QueryResult};
@@ -154,13 +154,19 @@ impl LocalEngine {
             })
     }
 
-    fn register_provider(&self, relation: &Relation, provider: Arc<dyn TableProvider>) -> Result<()> {
+    fn register_provider(
+        &self,
+        relation: &Relation,
+        provider: Arc<dyn TableProvider>,
+    ) -> Result<()> {
         let table = table_ref(relation);
         let _ = self.ctx.deregister_table(table.clone());
         self.ctx
             .register_table(table, provider)
             .map(|_| ())
-            .map_err(|e| Error::execution(Diagnostic::new(format!("cannot register {relation}: {e}"))))
+            .map_err(|e| {
+                Error::execution(Diagnostic::new(format!("cannot register {relation}: {e}")))
+            })
     }
 
     fn ensure_schema(&self, dataset: &str) -> Result<()> {
@@ -170,7 +176,11 @@ impl LocalEngine {
         if catalog.schema(dataset).is_none() {
             catalog
                 .register_schema(dataset, Arc::new(MemorySchemaProvider::new()))
-                .map_err(|e| Error::execution(Diagnostic::new(format!("cannot create dataset {dataset}: {e}"))))?;
+                .map_err(|e| {
+                    Error::execution(Diagnostic::new(format!(
+                        "cannot create dataset {dataset}: {e}"
+                    )))
+                })?;
         }
         Ok(())
     }
@@ -227,8 +237,12 @@ impl LocalEngine {
             Err(e) => {
                 self.storage.discard(&version);
                 return Err(Error::execution(
-                    Diagnostic::new(format!("model `{}` failed: {}", node.name, session::clean_message(&e.to_string())))
-                        .at(node.defined_at.clone()),
+                    Diagnostic::new(format!(
+                        "model `{}` failed: {}",
+                        node.name,
+                        session::clean_message(&e.to_string())
+                    ))
+                    .at(node.defined_at.clone()),
                 ));
             }
         };
@@ -248,7 +262,10 @@ impl LocalEngine {
             return Err(Error::io("write", &file, e));
         }
         self.storage.publish(&node.relation, &version)?;
-        self.register_provider(&node.relation, Arc::new(ViewTable::new(plan, Some(node.sql.clone()))))?;
+        self.register_provider(
+            &node.relation,
+            Arc::new(ViewTable::new(plan, Some(node.sql.clone()))),
+        )?;
         Ok(Materialized { rows: None })
     }
 
@@ -272,10 +289,9 @@ impl LocalEngine {
                 .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
         }
         let schema = Arc::new(frame.schema().as_arrow().clone());
-        let batches = frame
-            .collect()
-            .await
-            .map_err(|e| Error::execution(Diagnostic::new(session::clean_message(&e.to_string()))))?;
+        let batches = frame.collect().await.map_err(|e| {
+            Error::execution(Diagnostic::new(session::clean_message(&e.to_string())))
+        })?;
         Ok(QueryResult {
             schema,
             batches,
@@ -289,7 +305,11 @@ impl Engine for LocalEngine {
         Box::pin(self.build(node))
     }
 
-    fn query<'a>(&'a self, sql: &'a str, limit: Option<usize>) -> BoxFuture<'a, Result<QueryResult>> {
+    fn query<'a>(
+        &'a self,
+        sql: &'a str,
+        limit: Option<usize>,
+    ) -> BoxFuture<'a, Result<QueryResult>> {
         Box::pin(self.run_query(sql, limit))
     }
 }

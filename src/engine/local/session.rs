@@ -26,16 +26,21 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
         .with_information_schema(true)
         .set_bool("datafusion.sql_parser.enable_ident_normalization", true)
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false)
-        .set_bool("datafusion.execution.parquet.schema_force_view_types", false);
+        .set_bool(
+            "datafusion.execution.parquet.schema_force_view_types",
+            false,
+        );
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = settings.memory_limit {
         runtime = runtime
             .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
             .with_temp_file_path(settings.root.join(".spill"));
     }
-    let runtime = runtime
-        .build_arc()
-        .map_err(|e| Error::execution(Diagnostic::new(format!("cannot start the local engine: {e}"))))?;
+    let runtime = runtime.build_arc().map_err(|e| {
+        Error::execution(Diagnostic::new(format!(
+            "cannot start the local engine: {e}"
+        )))
+    })?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     crate::sql::functions::register_bigquery_functions(&ctx);
     Ok(ctx)
@@ -53,12 +58,18 @@ pub fn written_rows(batches: &[RecordBatch]) -> u64 {
 /// A Parquet file with `schema` and no rows (DataFusion writes nothing for empty results).
 pub fn write_empty_parquet(path: &Path, schema: SchemaRef) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?;
-    let writer = ArrowWriter::try_new(file, schema, None)
-        .map_err(|e| Error::execution(Diagnostic::new(format!("cannot write {}: {e}", path.display()))))?;
-    writer
-        .close()
-        .map(|_| ())
-        .map_err(|e| Error::execution(Diagnostic::new(format!("cannot write {}: {e}", path.display()))))
+    let writer = ArrowWriter::try_new(file, schema, None).map_err(|e| {
+        Error::execution(Diagnostic::new(format!(
+            "cannot write {}: {e}",
+            path.display()
+        )))
+    })?;
+    writer.close().map(|_| ()).map_err(|e| {
+        Error::execution(Diagnostic::new(format!(
+            "cannot write {}: {e}",
+            path.display()
+        )))
+    })
 }
 
 /// The Arrow schema of a CSV source whose columns all declare a type.
@@ -118,13 +129,19 @@ mod tests {
         assert_eq!(arrow_type("int64"), Some(DataType::Int64));
         assert_eq!(
             arrow_type("TIMESTAMP"),
-            Some(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
+            Some(DataType::Timestamp(
+                TimeUnit::Microsecond,
+                Some("UTC".into())
+            ))
         );
         assert_eq!(arrow_type("GEOGRAPHY"), None);
     }
 
     #[test]
     fn cleans_layered_errors() {
-        assert_eq!(clean_message("External error: Execution error: boom"), "boom");
+        assert_eq!(
+            clean_message("External error: Execution error: boom"),
+            "boom"
+        );
     }
 }

@@ -154,17 +154,26 @@ mod tests {
         let v1 = storage.new_version(&r).unwrap();
         fs::write(v1.join(DATA_FILE), b"one").unwrap();
         storage.publish(&r, &v1).unwrap();
-        assert_eq!(storage.current(&r).unwrap(), Some(Stored::Table(v1.join(DATA_FILE))));
+        assert_eq!(
+            storage.current(&r).unwrap(),
+            Some(Stored::Table(v1.join(DATA_FILE)))
+        );
 
         // A second version that is never published (a killed build) changes nothing.
         let v2 = storage.new_version(&r).unwrap();
         fs::write(v2.join(DATA_FILE), b"half").unwrap();
-        assert_eq!(storage.current(&r).unwrap(), Some(Stored::Table(v1.join(DATA_FILE))));
+        assert_eq!(
+            storage.current(&r).unwrap(),
+            Some(Stored::Table(v1.join(DATA_FILE)))
+        );
 
         let v3 = storage.new_version(&r).unwrap();
         fs::write(v3.join(VIEW_FILE), "select 1").unwrap();
         storage.publish(&r, &v3).unwrap();
-        assert_eq!(storage.current(&r).unwrap(), Some(Stored::View("select 1".into())));
+        assert_eq!(
+            storage.current(&r).unwrap(),
+            Some(Stored::View("select 1".into()))
+        );
         assert!(!v1.exists() && !v2.exists(), "stale versions are removed");
     }
 }

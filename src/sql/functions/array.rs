@@ -1,0 +1,240 @@
+//! BigQuery array access: `arr[OFFSET(i)]`, `[SAFE_OFFSET(i)]`,
+//! `[ORDINAL(i)]`, `[SAFE_ORDINAL(i)]` (out of bounds is an error unless
+//! SAFE_), ARRAY_LENGTH (0 for an empty array, NULL for NULL), and the
+//! offsets of UNNEST ... WITH OFFSET.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListArray, UInt64Array};
+use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::ScalarUDF;
+
+use super::common::{BqFunction, check_arity, exec_error, i64_at, plan_error};
+
+/// All UDFs of this module.
+pub fn udfs() -> Vec<ScalarUDF> {
+    vec![
+        BqFunction::udf("bq_array_offset", ret_element, coerce_at, invoke_offset),
+        BqFunction::udf(
+            "bq_array_safe_offset",
+            ret_element,
+            coerce_at,
+            invoke_safe_offset,
+        ),
+        BqFunction::udf("bq_array_ordinal", ret_element, coerce_at, invoke_ordinal),
+        BqFunction::udf(
+            "bq_array_safe_ordinal",
+            ret_element,
+            coerce_at,
+            invoke_safe_ordinal,
+        ),
+        BqFunction::udf("bq_array_length", ret_int64, coerce_list_one, invoke_length),
+        BqFunction::udf(
+            "bq_array_offsets",
+            ret_offsets,
+            coerce_list_one,
+            invoke_offsets,
+        ),
+        BqFunction::udf(
+            "bq_array_or_null",
+            ret_same_list,
+            coerce_list_one,
+            invoke_or_null,
+        ),
+    ]
+}
+
+fn element_type(t: &DataType) -> Option<DataType> {
+    match t {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            Some(f.data_type().clone())
+        }
+        DataType::Null => Some(DataType::Null),
+        _ => None,
+    }
+}
+
+fn ret_element(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    types
+        .first()
+        .and_then(element_type)
+        .ok_or_else(|| plan_error("Array element access is only valid on an ARRAY"))
+}
+
+fn ret_int64(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Int64)
+}
+
+fn as_list(t: &DataType) -> Result<DataType> {
+    let element =
+        element_type(t).ok_or_else(|| plan_error(format!("expected an ARRAY, got {t}")))?;
+    Ok(DataType::List(Arc::new(Field::new_list_field(
+        element, true,
+    ))))
+}
+
+fn ret_same_list(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    types
+        .first()
+        .map(as_list)
+        .unwrap_or_else(|| Err(plan_error("missing argument")))
+}
+
+fn ret_offsets(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::List(Arc::new(Field::new_list_field(
+        DataType::Int64,
+        true,
+    ))))
+}
+
+fn coerce_at(types: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity("OFFSET", types, 2, 2)?;
+    Ok(vec![as_list(&types[0])?, DataType::Int64])
+}
+
+fn coerce_list_one(types: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity("ARRAY_LENGTH", types, 1, 1)?;
+    Ok(vec![as_list(&types[0])?])
+}
+
+fn element_at(args: &[ArrayRef], base: i64, safe: bool) -> Result<ArrayRef> {
+    if args[0].data_type() == &DataType::Null {
+        return Ok(args[0].clone());
+    }
+    let list = args[0].as_list::<i32>();
+    let n = list.len().max(args[1].len());
+    let mut indices: Vec<Option<u64>> = Vec::with_capacity(n);
+    for i in 0..n {
+        let row = i.min(list.len().saturating_sub(1));
+        let Some(index) = i64_at(&args[1], i.min(args[1].len().saturating_sub(1))) else {
+            indices.push(None);
+            continue;
+        };
+        if list.is_null(row) {
+            indices.push(None);
+            continue;
+        }
+        let offsets = list.value_offsets();
+        let (start, end) = (i64::from(offsets[row]), i64::from(offsets[row + 1]));
+        let pos = index - base;
+        if pos >= 0 && pos < end - start {
+            indices.push(u64::try_from(start + pos).ok());
+        } else if safe {
+            indices.push(None);
+        } else {
+            let kind = if base == 0 { "OFFSET" } else { "ORDINAL" };
+            return Err(exec_error(format!(
+                "Array index {index} is out of bounds ({kind}; the array has {} elements)",
+                end - start
+            )));
+        }
+    }
+    let indices = UInt64Array::from(indices);
+    Ok(take(list.values().as_ref(), &indices, None)?)
+}
+
+fn invoke_offset(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    element_at(args, 0, false)
+}
+
+fn invoke_safe_offset(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    element_at(args, 0, true)
+}
+
+fn invoke_ordinal(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    element_at(args, 1, false)
+}
+
+fn invoke_safe_ordinal(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    element_at(args, 1, true)
+}
+
+fn invoke_length(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    if args[0].data_type() == &DataType::Null {
+        return Ok(cast(&args[0], &DataType::Int64)?);
+    }
+    let list = args[0].as_list::<i32>();
+    let out: Int64Array = (0..list.len())
+        .map(|i| {
+            (!list.is_null(i)).then(|| {
+                let offsets = list.value_offsets();
+                i64::from(offsets[i + 1] - offsets[i])
+            })
+        })
+        .collect();
+    Ok(Arc::new(out))
+}
+
+/// `[0, 1, ..., n - 1]` for an array of n elements (UNNEST ... WITH OFFSET).
+fn invoke_offsets(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let field = Arc::new(Field::new_list_field(DataType::Int64, true));
+    if args[0].data_type() == &DataType::Null {
+        return Ok(datafusion::arrow::array::new_null_array(
+            &DataType::List(field),
+            args[0].len(),
+        ));
+    }
+    let list = args[0].as_list::<i32>();
+    let offsets = list.offsets().clone();
+    let mut values = Vec::with_capacity(list.values().len());
+    for i in 0..list.len() {
+        let n = offsets[i + 1] - offsets[i];
+        values.extend((0..n).map(i64::from));
+    }
+    let nulls = list.nulls().cloned();
+    Ok(Arc::new(ListArray::try_new(
+        field,
+        offsets,
+        Arc::new(Int64Array::from(values)),
+        nulls,
+    )?))
+}
+
+/// The array itself, or `[NULL]` when it is empty or NULL (LEFT JOIN UNNEST).
+fn invoke_or_null(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
+    let DataType::List(field) = ret else {
+        return Err(exec_error("expected an ARRAY"));
+    };
+    if args[0].data_type() == &DataType::Null {
+        let values = datafusion::arrow::array::new_null_array(field.data_type(), args[0].len());
+        let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(1, args[0].len()));
+        return Ok(Arc::new(ListArray::try_new(
+            Arc::clone(field),
+            offsets,
+            values,
+            None,
+        )?));
+    }
+    let list = args[0].as_list::<i32>();
+    let values = list.values();
+    let null_element = datafusion::arrow::array::new_null_array(values.data_type(), 1);
+    let mut pieces: Vec<ArrayRef> = Vec::with_capacity(list.len());
+    let mut lengths = Vec::with_capacity(list.len());
+    for i in 0..list.len() {
+        let (start, end) = (list.value_offsets()[i], list.value_offsets()[i + 1]);
+        let len = usize::try_from(end - start).unwrap_or(0);
+        if list.is_null(i) || len == 0 {
+            pieces.push(Arc::clone(&null_element));
+            lengths.push(1);
+        } else {
+            pieces.push(values.slice(usize::try_from(start).unwrap_or(0), len));
+            lengths.push(len);
+        }
+    }
+    let refs: Vec<&dyn Array> = pieces.iter().map(|p| p.as_ref()).collect();
+    let values = if refs.is_empty() {
+        datafusion::arrow::array::new_empty_array(values.data_type())
+    } else {
+        datafusion::arrow::compute::concat(&refs)?
+    };
+    let offsets = OffsetBuffer::from_lengths(lengths);
+    Ok(Arc::new(ListArray::try_new(
+        Arc::clone(field),
+        offsets,
+        values,
+        None,
+    )?))
+}
