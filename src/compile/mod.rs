@@ -275,6 +275,11 @@ fn check_sql(model: &Model, sql: &str) -> Result<()> {
             (ModelBody::Sql { .. }, Some(line)) => {
                 Location::new(&model.path, line, err.column.unwrap_or(1))
             }
+            // "found: EOF" has no position: point just past the last character.
+            (ModelBody::Sql { .. }, None) => {
+                let (line, column) = end_position(sql);
+                Location::new(&model.path, line, column)
+            }
             _ => model.defined_at.clone(),
         };
         Error::config(
@@ -283,6 +288,19 @@ fn check_sql(model: &Model, sql: &str) -> Result<()> {
                 .help("fix the BigQuery SQL; `cohort compile` writes the rendered SQL to target/compiled/ (line numbers refer to the rendered SQL)"),
         )
     })
+}
+
+/// 1-based line and column just after the last non-blank character of `text`.
+fn end_position(text: &str) -> (usize, usize) {
+    let trimmed = text.trim_end();
+    let line = trimmed.lines().count().max(1);
+    let column = trimmed
+        .lines()
+        .last()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
 }
 
 fn compile_sources(

@@ -203,12 +203,17 @@ fn undefined_var_is_explained() {
 #[test]
 fn sql_syntax_error_points_into_the_model() {
     let dir = project();
-    write(
+    let sql = "select id\nfrom {{ ref('base') }}\nwhere id > > 3\n";
+    write(dir.path(), "models/report.sql", sql);
+    expect_config_error(
         dir.path(),
-        "models/report.sql",
-        "select id,\nfrom {{ ref('base') }}\nwhere id >\n",
+        "models/report.sql:3:12:",
+        "model `report`: syntax error",
     );
-    expect_config_error(dir.path(), "models/report.sql:", "model `report`");
+    // At the end of the input the error points just past the last character.
+    let sql = "select id\nfrom {{ ref('base') }}\nwhere id >\n";
+    write(dir.path(), "models/report.sql", sql);
+    expect_config_error(dir.path(), "models/report.sql:3:11:", "found: EOF");
 }
 
 #[test]

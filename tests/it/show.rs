@@ -81,3 +81,23 @@ fn show_reports_sql_errors_clearly() {
     .expect_code(1);
     assert!(out.stderr.contains("nope"), "{}", out.stderr);
 }
+
+#[test]
+fn querying_a_source_without_files_names_the_missing_files() {
+    let project = crate::support::example_project();
+    let out = run(
+        project.path(),
+        &[
+            "show",
+            "--inline",
+            "select count(*) from {{ source('raw', 'raw_customers') }}",
+        ],
+    )
+    .expect_code(1);
+    assert!(
+        out.stderr.contains("these sources have no files yet"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("raw.raw_customers"), "{}", out.stderr);
+}

@@ -208,6 +208,22 @@ impl LocalEngine {
         Ok(())
     }
 
+    /// When sources have no files yet, say which, since a query reading them cannot plan.
+    fn missing_sources_help(&self) -> Option<String> {
+        if self.missing_sources.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self
+            .missing_sources
+            .iter()
+            .map(|((s, t), path)| format!("{s}.{t} ({})", path.display()))
+            .collect();
+        Some(format!(
+            "these sources have no files yet: {}; build once (the example project generates sample data) or pass --vars '{{data_dir: /path}}'",
+            list.join(", ")
+        ))
+    }
+
     async fn build(&self, node: &CompiledNode) -> Result<Materialized> {
         self.check_sources(node)?;
         let plan = self
@@ -275,6 +291,9 @@ impl LocalEngine {
             let mut d = Diagnostic::new(e.to_string());
             if let (Some(line), Some(column)) = (e.line, e.column) {
                 d.message = format!("{} (line {line}, column {column})", d.message);
+            }
+            if let Some(help) = self.missing_sources_help() {
+                d = d.help(help);
             }
             if e.kind == crate::sql::SqlErrorKind::Syntax {
                 Error::config(d)
