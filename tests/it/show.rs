@@ -101,3 +101,32 @@ fn querying_a_source_without_files_names_the_missing_files() {
     );
     assert!(out.stderr.contains("raw.raw_customers"), "{}", out.stderr);
 }
+
+#[test]
+fn source_columns_are_case_insensitive_like_bigquery() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(
+        dir.path(),
+        "models/sources.yml",
+        "sources:\n  - name: crm\n    location: data\n    format: csv\n    tables:\n      - name: contacts\n",
+    );
+    write(
+        dir.path(),
+        "data/contacts.csv",
+        "CustomerID,Email\n1,a@x.com\n2,b@x.com\n",
+    );
+    let out = run(
+        dir.path(),
+        &[
+            "show",
+            "--inline",
+            "select sum(customerid) as total, max(EMAIL) as last from `crm.contacts`",
+            "--output",
+            "json",
+        ],
+    )
+    .ok();
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(value["rows"], serde_json::json!([[3, "b@x.com"]]));
+}

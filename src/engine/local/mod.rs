@@ -112,7 +112,7 @@ impl LocalEngine {
                 self.ctx.register_csv(table, &location, options).await
             }
         };
-        result.map_err(|e| {
+        let fail = |e: &dyn std::fmt::Display| {
             Error::execution(
                 Diagnostic::new(format!(
                     "cannot read source `{}.{}` from {}: {e}",
@@ -122,7 +122,38 @@ impl LocalEngine {
                 ))
                 .at(source.table.defined_at.clone()),
             )
-        })
+        };
+        result.map_err(|e| fail(&e))?;
+        self.lowercase_columns(relation).await.map_err(|e| fail(&e))
+    }
+
+    /// BigQuery resolves column names case-insensitively and the translation
+    /// lowercases identifiers: expose a file whose columns have upper case
+    /// (`CustomerID`) through a projection with lower-case names.
+    async fn lowercase_columns(&self, relation: &Relation) -> datafusion::error::Result<()> {
+        let table = table_ref(relation);
+        let frame = self.ctx.table(table.clone()).await?;
+        let fields = frame.schema().fields().clone();
+        if fields.iter().all(|f| *f.name() == f.name().to_lowercase()) {
+            return Ok(());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for f in fields.iter() {
+            if !seen.insert(f.name().to_lowercase()) {
+                return datafusion::common::plan_err!(
+                    "columns differ only in case (`{}`); BigQuery treats them as the same column",
+                    f.name()
+                );
+            }
+        }
+        let projection: Vec<datafusion::prelude::Expr> = fields
+            .iter()
+            .map(|f| datafusion::prelude::ident(f.name()).alias(f.name().to_lowercase()))
+            .collect();
+        let view = frame.select(projection)?.into_view();
+        self.ctx.deregister_table(table.clone())?;
+        self.ctx.register_table(table, view)?;
+        Ok(())
     }
 
     async fn register_existing(&self, relation: &Relation) -> Result<()> {
