@@ -3,13 +3,49 @@
 
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::BigQueryDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::SqlError;
 
 /// Parses BigQuery SQL into statements. Syntax errors carry line and column.
 pub fn parse_bigquery(sql: &str) -> Result<Vec<Statement>, SqlError> {
-    Parser::parse_sql(&BigQueryDialect {}, sql).map_err(|e| syntax_error(&e))
+    let dialect = BigQueryDialect {};
+    // Escapes stay in string literals; the translator resolves them with
+    // BigQuery's rules (sqlparser would turn '\u2168' into 'u2168').
+    let mut tokens = Tokenizer::new(&dialect, sql)
+        .with_unescape(false)
+        .tokenize_with_location()
+        .map_err(|e| syntax_error(&ParserError::TokenizerError(e.to_string())))?;
+    quote_safe_function_names(&mut tokens);
+    Parser::new(&dialect)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(|e| syntax_error(&e))
+}
+
+/// `SAFE.SUBSTR(...)`: sqlparser reads a keyword after `SAFE.` with its
+/// special syntax (SUBSTR, TRIM, ...) and fails; quoting the name makes it a
+/// plain function name, which is what BigQuery means.
+fn quote_safe_function_names(tokens: &mut [TokenWithSpan]) {
+    let significant: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    for w in significant.windows(4) {
+        let is_safe = matches!(&tokens[w[0]].token,
+            Token::Word(word) if word.quote_style.is_none() && word.value.eq_ignore_ascii_case("SAFE"));
+        let call = tokens[w[1]].token == Token::Period && tokens[w[3]].token == Token::LParen;
+        if is_safe
+            && call
+            && let Token::Word(name) = &mut tokens[w[2]].token
+            && name.quote_style.is_none()
+            && name.keyword != Keyword::NoKeyword
+        {
+            name.quote_style = Some('`');
+            name.keyword = Keyword::NoKeyword;
+        }
+    }
 }
 
 /// Parses BigQuery SQL that must hold exactly one statement.
@@ -63,6 +99,12 @@ fn split_position(raw: &str) -> (String, Option<(usize, usize)>) {
 mod tests {
     use super::*;
     use crate::sql::SqlErrorKind;
+
+    #[test]
+    fn parses_safe_prefix_on_keyword_functions() {
+        let stmts = parse_bigquery("SELECT SAFE.SUBSTR('bar', 0, -2), SAFE . TRIM('x')").unwrap();
+        assert_eq!(stmts.len(), 1);
+    }
 
     #[test]
     fn parses_backtick_names() {

@@ -3,7 +3,8 @@
 //!
 //! - names: `` `project.dataset.table` `` → `dataset.table`, identifiers
 //!   lowercased and unquoted (BigQuery resolves them case-insensitively);
-//! - literals: raw, triple-quoted and byte strings; `TIMESTAMP '...'` as UTC;
+//! - literals: raw, triple-quoted and byte strings, escapes (`\u2168`,
+//!   `\x41`) resolved with BigQuery's rules; `TIMESTAMP '...'` as UTC;
 //! - functions: each BigQuery function is either DataFusion's own (same
 //!   semantics), rewritten to DataFusion's (IFNULL → coalesce, COUNTIF → ...),
 //!   routed to a `bq_*` UDF from [`super::functions`], or rejected as
@@ -72,6 +73,16 @@ fn name_anonymous_columns(query: &mut Query) {
     let mut next = 0;
     for item in &mut select.projection {
         if let SelectItem::UnnamedExpr(expr) = item
+            && let Some(alias) = path_name(expr)
+        {
+            // `t.customer.address.country` is named `country`, as in BigQuery.
+            *item = SelectItem::ExprWithAlias {
+                expr: expr.clone(),
+                alias,
+            };
+            continue;
+        }
+        if let SelectItem::UnnamedExpr(expr) = item
             && !has_implicit_name(expr)
         {
             let alias = Ident::new(format!("f{next}_"));
@@ -89,6 +100,20 @@ fn leftmost_select(body: &mut SetExpr) -> Option<&mut Select> {
         SetExpr::Select(select) => Some(select),
         SetExpr::SetOperation { left, .. } => leftmost_select(left),
         SetExpr::Query(query) => leftmost_select(&mut query.body),
+        _ => None,
+    }
+}
+
+/// The last name of a dotted path (`t.col`, `s.field.sub`), which BigQuery
+/// uses as the column name; DataFusion would name a struct field access
+/// `s[field][sub]`.
+fn path_name(expr: &Expr) -> Option<Ident> {
+    match expr {
+        Expr::CompoundIdentifier(idents) if idents.len() > 1 => idents.last().cloned(),
+        Expr::CompoundFieldAccess { access_chain, .. } => match access_chain.last() {
+            Some(AccessExpr::Dot(Expr::Identifier(ident))) => Some(ident.clone()),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -169,8 +194,8 @@ impl VisitorMut for Rewriter<'_> {
     }
 
     fn pre_visit_value(&mut self, value: &mut ValueWithSpan) -> Flow {
-        normalize_value(&mut value.value);
-        ControlFlow::Continue(())
+        let span = value.span;
+        flow(normalize_value(&mut value.value).map_err(|e| e.at_span(span)))
     }
 }
 
@@ -217,12 +242,20 @@ fn split_dotted(idents: Vec<Ident>) -> Vec<Ident> {
 
 // ------------------------------------------------------------------ literals
 
-fn normalize_value(value: &mut Value) {
+fn normalize_value(value: &mut Value) -> Result<(), SqlError> {
     let replacement = match value {
-        Value::DoubleQuotedString(s)
-        | Value::TripleSingleQuotedString(s)
-        | Value::TripleDoubleQuotedString(s)
-        | Value::SingleQuotedRawStringLiteral(s)
+        // The parser keeps escapes (see `parse`); BigQuery resolves them in
+        // every string literal that is not raw.
+        Value::SingleQuotedString(s) => {
+            Value::SingleQuotedString(unescape_string(&s.replace("''", "'"))?)
+        }
+        Value::DoubleQuotedString(s) => {
+            Value::SingleQuotedString(unescape_string(&s.replace("\"\"", "\""))?)
+        }
+        Value::TripleSingleQuotedString(s) | Value::TripleDoubleQuotedString(s) => {
+            Value::SingleQuotedString(unescape_string(s)?)
+        }
+        Value::SingleQuotedRawStringLiteral(s)
         | Value::DoubleQuotedRawStringLiteral(s)
         | Value::TripleSingleQuotedRawStringLiteral(s)
         | Value::TripleDoubleQuotedRawStringLiteral(s) => {
@@ -237,9 +270,79 @@ fn normalize_value(value: &mut Value) {
                 .map(|b| format!("{b:02X}"))
                 .collect(),
         ),
-        _ => return,
+        _ => return Ok(()),
     };
     *value = replacement;
+    Ok(())
+}
+
+/// The text of a BigQuery string literal body with its escapes resolved:
+/// `\n`-style escapes, `\xHH` and `\ooo` bytes (which must form UTF-8),
+/// `\uXXXX` and `\UXXXXXXXX` code points. Any other escape is an error, as
+/// in BigQuery.
+fn unescape_string(body: &str) -> Result<String, SqlError> {
+    if !body.contains('\\') {
+        return Ok(body.to_string());
+    }
+    let illegal =
+        |e: &str| SqlError::syntax(format!("syntax error: Illegal escape sequence: \\{e}"));
+    let mut out: Vec<u8> = Vec::with_capacity(body.len());
+    let mut chars = body.chars();
+    let push_char = |out: &mut Vec<u8>, c: char| {
+        let mut buf = [0_u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            push_char(&mut out, c);
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            return Err(illegal(""));
+        };
+        let simple = match e {
+            'n' => Some('\n'),
+            't' => Some('\t'),
+            'r' => Some('\r'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'v' => Some('\u{b}'),
+            '\\' | '\'' | '"' | '`' | '?' => Some(e),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            push_char(&mut out, c);
+            continue;
+        }
+        let (radix, len) = match e {
+            'x' | 'X' => (16, 2),
+            '0'..='7' => (8, 2),
+            'u' => (16, 4),
+            'U' => (16, 8),
+            _ => return Err(illegal(&e.to_string())),
+        };
+        let mut digits = String::new();
+        if radix == 8 {
+            digits.push(e);
+        }
+        for _ in 0..len {
+            match chars.next() {
+                Some(d) if d.is_digit(radix) => digits.push(d),
+                _ => return Err(illegal(&format!("{e}{digits}"))),
+            }
+        }
+        let code = u32::from_str_radix(&digits, radix).map_err(|_| illegal(&digits))?;
+        if matches!(e, 'u' | 'U') {
+            let c = char::from_u32(code).ok_or_else(|| illegal(&format!("{e}{digits}")))?;
+            push_char(&mut out, c);
+        } else {
+            out.push(u8::try_from(code).map_err(|_| illegal(&digits))?);
+        }
+    }
+    String::from_utf8(out).map_err(|_| {
+        SqlError::syntax("syntax error: a string literal's escapes are not valid UTF-8")
+    })
 }
 
 /// The bytes of a BigQuery bytes literal body, with its escapes (`\\xHH`,
@@ -563,6 +666,9 @@ fn rewrite_expr(expr: &mut Expr, opts: &TranslateOptions) -> Result<Option<Expr>
                 };
                 Some(call("bq_interval_add", vec![(**value).clone(), n, part]))
             }
+            BinaryOperator::Gt if typed_array_element(left).is_some() => {
+                return typed_array_literal(left, right);
+            }
             BinaryOperator::Divide => {
                 Some(call("bq_divide", vec![(**left).clone(), (**right).clone()]))
             }
@@ -679,6 +785,69 @@ fn bigquery_type_name(data_type: &DataType) -> Result<&'static str, SqlError> {
         | DataType::BigDecimal(ExactNumberInfo::None) => "BIGNUMERIC",
         other => return Err(SqlError::unsupported(format!("CAST to {other}"))),
     })
+}
+
+/// The element type of `ARRAY<T>` when `e` is how sqlparser reads the start
+/// of a typed array literal `ARRAY<T>[...]`: the comparison `array < T`.
+fn typed_array_element(e: &Expr) -> Option<&'static str> {
+    let Expr::BinaryOp {
+        left,
+        op: BinaryOperator::Lt,
+        right,
+    } = e
+    else {
+        return None;
+    };
+    let (Expr::Identifier(array), Expr::Identifier(element)) = (&**left, &**right) else {
+        return None;
+    };
+    if array.quote_style.is_some()
+        || element.quote_style.is_some()
+        || !array.value.eq_ignore_ascii_case("ARRAY")
+    {
+        return None;
+    }
+    const TYPES: [&str; 10] = [
+        "INT64",
+        "FLOAT64",
+        "STRING",
+        "BOOL",
+        "DATE",
+        "DATETIME",
+        "TIMESTAMP",
+        "NUMERIC",
+        "BIGNUMERIC",
+        "BYTES",
+    ];
+    TYPES
+        .into_iter()
+        .find(|t| element.value.eq_ignore_ascii_case(t))
+}
+
+/// `ARRAY<T>[e1, e2, ...]` (read by sqlparser as `array < T > [...]`): the
+/// array of each element cast to `T`.
+fn typed_array_literal(left: &Expr, right: &Expr) -> Result<Option<Expr>, SqlError> {
+    let element = typed_array_element(left).unwrap_or("STRING");
+    let Expr::Array(Array { elem, named }) = right else {
+        return Err(SqlError::unsupported(format!(
+            "typed array literal ARRAY<{element}> without [...] elements"
+        ))
+        .at_span(right.span()));
+    };
+    if elem.is_empty() {
+        return Err(
+            SqlError::unsupported(format!("empty typed array literal ARRAY<{element}>[]"))
+                .at_span(right.span()),
+        );
+    }
+    let elem = elem
+        .iter()
+        .map(|e| call("bq_cast", vec![e.clone(), string(element), boolean(false)]))
+        .collect();
+    Ok(Some(Expr::Array(Array {
+        elem,
+        named: *named,
+    })))
 }
 
 fn rewrite_typed_string(typed: &TypedString) -> Result<Option<Expr>, SqlError> {

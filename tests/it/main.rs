@@ -2,6 +2,7 @@
 
 mod build;
 mod compile;
+mod conformance;
 mod errors;
 mod init;
 mod interrupt;

@@ -1,7 +1,7 @@
 //! BigQuery array access: `arr[OFFSET(i)]`, `[SAFE_OFFSET(i)]`,
 //! `[ORDINAL(i)]`, `[SAFE_ORDINAL(i)]` (out of bounds is an error unless
 //! SAFE_), ARRAY_LENGTH (0 for an empty array, NULL for NULL), and the
-//! offsets of UNNEST ... WITH OFFSET.
+//! offsets of UNNEST ... WITH OFFSET, and RANGE_BUCKET.
 
 use std::sync::Arc;
 
@@ -43,6 +43,12 @@ pub fn udfs() -> Vec<ScalarUDF> {
             ret_same_list,
             coerce_list_one,
             invoke_or_null,
+        ),
+        BqFunction::udf(
+            "bq_range_bucket",
+            ret_int64,
+            coerce_range_bucket,
+            invoke_range_bucket,
         ),
     ]
 }
@@ -237,4 +243,105 @@ fn invoke_or_null(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         values,
         None,
     )?))
+}
+
+/// RANGE_BUCKET(point, boundaries): INT64 values compare exactly, any FLOAT64
+/// makes both FLOAT64; NUMERIC is not supported locally yet.
+fn coerce_range_bucket(types: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity("RANGE_BUCKET", types, 2, 2)?;
+    let element = element_type(&types[1])
+        .ok_or_else(|| plan_error("RANGE_BUCKET expects an ARRAY as its second argument"))?;
+    let numeric = |t: &DataType| match t {
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Null => {
+            Ok(false)
+        }
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => Ok(true),
+        other => Err(plan_error(format!(
+            "BigQuery feature not supported locally yet: RANGE_BUCKET of {other}"
+        ))),
+    };
+    let float = numeric(&types[0])? | numeric(&element)?;
+    let t = if float {
+        DataType::Float64
+    } else {
+        DataType::Int64
+    };
+    Ok(vec![
+        t.clone(),
+        DataType::List(Arc::new(Field::new_list_field(t, true))),
+    ])
+}
+
+/// The number of boundaries at or below `point` (the 0-based position of its
+/// upper bound); an error when the boundaries hold NULL or NaN or are not
+/// sorted ascending.
+fn range_bucket<T: PartialOrd + Copy>(point: T, boundaries: &[Option<T>]) -> Result<i64> {
+    let mut previous: Option<T> = None;
+    let mut count = 0i64;
+    for b in boundaries {
+        // NaN is the only value not equal to itself.
+        let Some(b) = b.filter(|b| b.partial_cmp(b).is_some()) else {
+            return Err(exec_error(
+                "RANGE_BUCKET: the boundaries array must not contain NULL or NaN",
+            ));
+        };
+        if previous.is_some_and(|p| p > b) {
+            return Err(exec_error(
+                "RANGE_BUCKET: the boundaries array must be sorted in ascending order",
+            ));
+        }
+        previous = Some(b);
+        if b <= point {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+fn invoke_range_bucket(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+    let lists = args[1].as_list::<i32>();
+    let n = args[0].len().max(lists.len());
+    let mut out: Vec<Option<i64>> = Vec::with_capacity(n);
+    for i in 0..n {
+        if args[0].is_null(i) || lists.is_null(i) {
+            out.push(None);
+            continue;
+        }
+        let values = lists.value(i);
+        let bucket = if *args[0].data_type() == DataType::Float64 {
+            let point = args[0].as_primitive::<Float64Type>().value(i);
+            if point.is_nan() {
+                return Err(exec_error(
+                    "BigQuery feature not supported locally yet: RANGE_BUCKET of NaN",
+                ));
+            }
+            let bounds: Vec<Option<f64>> = values.as_primitive::<Float64Type>().iter().collect();
+            range_bucket(point, &bounds)?
+        } else {
+            let point = args[0].as_primitive::<Int64Type>().value(i);
+            let bounds: Vec<Option<i64>> = values.as_primitive::<Int64Type>().iter().collect();
+            range_bucket(point, &bounds)?
+        };
+        out.push(Some(bucket));
+    }
+    Ok(Arc::new(Int64Array::from(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::range_bucket;
+
+    #[test]
+    fn range_bucket_matches_bigquery() {
+        let b = [Some(0), Some(10), Some(20), Some(30), Some(40)];
+        assert_eq!(range_bucket(20, &b).unwrap(), 3);
+        assert_eq!(range_bucket(25, &b).unwrap(), 3);
+        assert_eq!(range_bucket(-10, &b).unwrap(), 0);
+        assert_eq!(range_bucket(80, &b).unwrap(), 5);
+        assert_eq!(range_bucket(20, &[]).unwrap(), 0);
+        assert!(range_bucket(20, &[Some(10), Some(5)]).is_err());
+        assert!(range_bucket(20, &[Some(10), None]).is_err());
+        assert!(range_bucket(1.0, &[Some(f64::NAN)]).is_err());
+    }
 }

@@ -5,12 +5,17 @@
 //!
 //! Values are handled as UTC wall clock [`NaiveDateTime`]s: DATE is Date32,
 //! DATETIME is Timestamp(µs, None), TIMESTAMP is Timestamp(µs, "UTC").
-//! Date parts arrive as string literals (`'DAY'`, `'WEEK(MONDAY)'`).
+//! Date parts arrive as string literals (`'DAY'`, `'WEEK(MONDAY)'`). Time
+//! zone arguments are UTC, fixed offsets or IANA names (arrow's `Tz`); a
+//! wall-clock time a zone skips or repeats is refused rather than guessed.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, TimeDelta, Timelike, Weekday};
+use chrono::{
+    Datelike, Months, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Weekday,
+};
+use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Int64Array, ListArray, StringArray};
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field};
@@ -350,15 +355,17 @@ fn coerce_add_timestamp(types: &[DataType]) -> Result<Vec<DataType>> {
 
 fn coerce_trunc(types: &[DataType], kind: Kind, name: &str) -> Result<Vec<DataType>> {
     check_arity(name, types, 2, 3)?;
+    let first = temporal(&types[0], &kind.default_type());
     if types.len() == 3 {
-        return Err(plan_error(format!(
-            "BigQuery feature not supported locally yet: {name} with a time zone"
-        )));
+        // The time zone argument only applies to TIMESTAMP values.
+        if !matches!(first, DataType::Timestamp(_, Some(_))) {
+            return Err(plan_error(format!(
+                "{name} takes a time zone only for a TIMESTAMP value"
+            )));
+        }
+        return Ok(vec![first, DataType::Utf8, DataType::Utf8]);
     }
-    Ok(vec![
-        temporal(&types[0], &kind.default_type()),
-        DataType::Utf8,
-    ])
+    Ok(vec![first, DataType::Utf8])
 }
 
 fn coerce_trunc_date(types: &[DataType]) -> Result<Vec<DataType>> {
@@ -576,18 +583,60 @@ fn extract(dt: NaiveDateTime, part: Part) -> Option<i64> {
     })
 }
 
-/// Seconds east of UTC of a time zone argument: `UTC`, `Z`, `+HH[:MM]`.
-fn zone_offset(zone: &str) -> Result<i32> {
+/// A time zone argument: `UTC`, `Z`, a fixed offset `+HH[:MM]`, or an IANA
+/// name such as `America/Los_Angeles`.
+enum Zone {
+    Fixed(i32),
+    Named(Tz),
+}
+
+fn zone(zone: &str) -> Result<Zone> {
     let z = zone.trim();
     if z.eq_ignore_ascii_case("UTC") || z.eq_ignore_ascii_case("Etc/UTC") || z == "Z" {
-        return Ok(0);
+        return Ok(Zone::Fixed(0));
     }
-    let z = z.strip_prefix("UTC").unwrap_or(z);
-    parse_offset(z).ok_or_else(|| {
-        exec_error(format!(
-            "BigQuery feature not supported locally yet: time zone '{zone}' (only UTC and fixed offsets like '+02:00')"
-        ))
-    })
+    if let Some(offset) = parse_offset(z.strip_prefix("UTC").unwrap_or(z)) {
+        return Ok(Zone::Fixed(offset));
+    }
+    z.parse::<Tz>()
+        .map(Zone::Named)
+        .map_err(|_| exec_error(format!("Invalid time zone: {zone}")))
+}
+
+impl Zone {
+    /// Seconds east of UTC at the UTC instant `utc`.
+    fn offset_at_utc(&self, utc: NaiveDateTime) -> i32 {
+        match self {
+            Zone::Fixed(offset) => *offset,
+            Zone::Named(tz) => tz.offset_from_utc_datetime(&utc).fix().local_minus_utc(),
+        }
+    }
+
+    /// Seconds east of UTC for the wall-clock time `local`; an error when the
+    /// zone skips or repeats that time (a daylight saving change).
+    fn offset_at_local(&self, local: NaiveDateTime, name: &str) -> Result<i32> {
+        match self {
+            Zone::Fixed(offset) => Ok(*offset),
+            Zone::Named(tz) => match tz.offset_from_local_datetime(&local) {
+                chrono::LocalResult::Single(offset) => Ok(offset.fix().local_minus_utc()),
+                _ => Err(exec_error(format!(
+                    "BigQuery feature not supported locally yet: local time {local} that is skipped or repeated in time zone '{name}'"
+                ))),
+            },
+        }
+    }
+}
+
+/// The wall-clock time in `zone` of the UTC instant `utc`.
+fn to_local(utc: NaiveDateTime, zone_name: &str) -> Result<NaiveDateTime> {
+    let offset = zone(zone_name)?.offset_at_utc(utc);
+    Ok(utc + TimeDelta::seconds(i64::from(offset)))
+}
+
+/// The UTC instant of the wall-clock time `local` in `zone`.
+fn to_utc(local: NaiveDateTime, zone_name: &str) -> Result<NaiveDateTime> {
+    let offset = zone(zone_name)?.offset_at_local(local, zone_name)?;
+    Ok(local - TimeDelta::seconds(i64::from(offset)))
 }
 
 // ---------------------------------------------------------------- row-wise bodies
@@ -672,9 +721,25 @@ fn invoke_trunc(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
             "{part:?} is not a valid truncation part for {kind:?}"
         )));
     }
-    let out = (0..args[0].len())
-        .map(|i| temporal_at(&args[0], i).and_then(|dt| truncate(dt, part)))
-        .collect();
+    let mut out = Vec::with_capacity(args[0].len());
+    for i in 0..args[0].len() {
+        let Some(dt) = temporal_at(&args[0], i) else {
+            out.push(None);
+            continue;
+        };
+        // With a time zone, truncate the local time and map it back to UTC.
+        let truncated = match args.get(2) {
+            Some(zones) => match str_at(zones, i) {
+                Some(zone) => match truncate(to_local(dt, zone)?, part) {
+                    Some(local) => Some(to_utc(local, zone)?),
+                    None => None,
+                },
+                None => None,
+            },
+            None => truncate(dt, part),
+        };
+        out.push(truncated);
+    }
     temporal_array(out, ret)
 }
 
@@ -723,8 +788,7 @@ fn date_row(args: &[ArrayRef], i: usize) -> Result<Option<NaiveDateTime>> {
             let (Some(ts), Some(zone)) = (temporal_at(&args[0], i), str_at(&args[1], i)) else {
                 return Ok(None);
             };
-            let local = ts + TimeDelta::seconds(i64::from(zone_offset(zone)?));
-            Ok(midnight(local.date()))
+            Ok(midnight(to_local(ts, zone)?.date()))
         }
         _ if is_string(args[0].data_type()) => match str_at(&args[0], i) {
             None => Ok(None),
@@ -769,7 +833,7 @@ fn datetime_row(args: &[ArrayRef], i: usize) -> Result<Option<NaiveDateTime>> {
             let (Some(ts), Some(zone)) = (temporal_at(&args[0], i), str_at(&args[1], i)) else {
                 return Ok(None);
             };
-            Ok(Some(ts + TimeDelta::seconds(i64::from(zone_offset(zone)?))))
+            Ok(Some(to_local(ts, zone)?))
         }
         _ if is_string(args[0].data_type()) => match str_at(&args[0], i) {
             None => Ok(None),
@@ -785,28 +849,37 @@ fn invoke_timestamp(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
     let n = rows(args);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let offset = match args.get(1) {
-            None => 0,
+        let zone = match args.get(1) {
+            None => None,
             Some(zones) => match str_at(zones, i) {
                 None => {
                     out.push(None);
                     continue;
                 }
-                Some(zone) => zone_offset(zone)?,
+                Some(zone) => Some(zone),
             },
         };
         let value = if is_string(args[0].data_type()) {
             match str_at(&args[0], i) {
                 None => None,
-                Some(text) => Some(
-                    parse_timestamp(text, offset)
-                        .ok_or_else(|| exec_error(format!("Invalid timestamp: '{text}'")))?,
-                ),
+                Some(text) => {
+                    let invalid = || exec_error(format!("Invalid timestamp: '{text}'"));
+                    let as_utc = parse_timestamp(text, 0).ok_or_else(invalid)?;
+                    // A text with its own offset parses the same whatever the
+                    // default; otherwise it is a wall-clock time in `zone`.
+                    let explicit = parse_timestamp(text, 3600) == Some(as_utc);
+                    match zone {
+                        Some(zone) if !explicit => Some(to_utc(as_utc, zone)?),
+                        _ => Some(as_utc),
+                    }
+                }
             }
         } else {
             let zoned = matches!(args[0].data_type(), DataType::Timestamp(_, Some(_)));
-            let shift = if zoned { 0 } else { offset };
-            temporal_at(&args[0], i).map(|dt| dt - TimeDelta::seconds(i64::from(shift)))
+            match (temporal_at(&args[0], i), zone) {
+                (Some(dt), Some(zone)) if !zoned => Some(to_utc(dt, zone)?),
+                (dt, _) => dt,
+            }
         };
         out.push(value);
     }
@@ -915,7 +988,7 @@ fn invoke_format(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         };
         let offset = match args.get(2) {
             Some(z) => match str_at(z, i) {
-                Some(zone) => zone_offset(zone)?,
+                Some(name) => zone(name)?.offset_at_utc(dt),
                 None => {
                     out.push(None);
                     continue;
@@ -948,42 +1021,51 @@ fn invoke_parse(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
             out.push(None);
             continue;
         };
-        let offset = match args.get(2).map(|z| str_at(z, i)) {
-            Some(Some(zone)) => zone_offset(zone)?,
+        let zone = match args.get(2).map(|z| str_at(z, i)) {
+            Some(Some(zone)) => Some(zone),
             Some(None) => {
                 out.push(None);
                 continue;
             }
-            None => 0,
+            None => None,
         };
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .ok_or_else(|| exec_error("epoch"))?;
         let pattern = chrono_format(format, epoch)?;
-        let parsed = parse_with(&pattern, text, ret, offset)
+        let parsed = parse_with(&pattern, text, ret)
             .ok_or_else(|| exec_error(format!("Failed to parse input string \"{text}\"")))?;
-        out.push(Some(parsed));
+        out.push(Some(match parsed {
+            Parsed::Local(local) if matches!(ret, DataType::Timestamp(_, Some(_))) => {
+                to_utc(local, zone.unwrap_or("UTC"))?
+            }
+            Parsed::Local(local) => local,
+            Parsed::Utc(utc) => utc,
+        }));
     }
     temporal_array(out, ret)
 }
 
-fn parse_with(pattern: &str, text: &str, ret: &DataType, offset: i32) -> Option<NaiveDateTime> {
+/// A parsed PARSE_* input: a UTC instant (the text had an offset) or a
+/// wall-clock time.
+enum Parsed {
+    Utc(NaiveDateTime),
+    Local(NaiveDateTime),
+}
+
+fn parse_with(pattern: &str, text: &str, ret: &DataType) -> Option<Parsed> {
     let zoned = matches!(ret, DataType::Timestamp(_, Some(_)));
     if zoned && let Ok(aware) = chrono::DateTime::parse_from_str(text, pattern) {
-        return Some(aware.naive_utc());
+        return Some(Parsed::Utc(aware.naive_utc()));
     }
-    let local = NaiveDateTime::parse_from_str(text, pattern)
+    NaiveDateTime::parse_from_str(text, pattern)
         .ok()
         .or_else(|| {
             NaiveDate::parse_from_str(text, pattern)
                 .ok()?
                 .and_hms_opt(0, 0, 0)
-        })?;
-    if zoned {
-        Some(local - TimeDelta::seconds(i64::from(offset)))
-    } else {
-        Some(local)
-    }
+        })
+        .map(Parsed::Local)
 }
 
 // ---------------------------------------------------------------- arrays and UNIX time

@@ -1,6 +1,7 @@
 //! BigQuery arithmetic: `/` (INT64 / INT64 is FLOAT64, division by zero is an
 //! error), SAFE_DIVIDE (NULL instead of errors), IEEE_DIVIDE (inf and NaN),
-//! and GREATEST / LEAST, which are NULL when any argument is NULL.
+//! GREATEST / LEAST, which are NULL when any argument is NULL, and ROUND's
+//! INT64 argument as FLOAT64.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -28,6 +29,12 @@ pub fn udfs() -> Vec<ScalarUDF> {
         sub,
         mul,
         bq_div(),
+        BqFunction::udf(
+            "bq_int_to_float",
+            ret_coerced,
+            coerce_int_to_float,
+            invoke_identity,
+        ),
         BqFunction::udf("bq_divide", ret_coerced, coerce_divide, invoke_divide),
         BqFunction::udf(
             "bq_safe_divide",
@@ -159,6 +166,23 @@ fn invoke_checked_sub(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 
 fn invoke_checked_mul(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     numeric::mul(&args[0], &args[1]).map_err(overflow_error)
+}
+
+/// ROUND's argument: INT64 becomes FLOAT64 (BigQuery's ROUND(INT64) is
+/// FLOAT64); FLOAT64 and NUMERIC stay as they are.
+fn coerce_int_to_float(types: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity("ROUND", types, 1, 1)?;
+    Ok(vec![
+        if types[0].is_integer() || types[0] == DataType::Null {
+            DataType::Float64
+        } else {
+            types[0].clone()
+        },
+    ])
+}
+
+fn invoke_identity(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    Ok(Arc::clone(&args[0]))
 }
 
 fn ret_coerced(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {

@@ -2,12 +2,16 @@
 //! DataFusion's: CONCAT (NULL if any argument is NULL), SUBSTR (1-based,
 //! negative positions count from the end), TRIM family (Unicode whitespace),
 //! LENGTH (characters or bytes), REPLACE (empty pattern is a no-op), SPLIT,
-//! INITCAP, TO_HEX, FROM_HEX, SHA1 and FARM_FINGERPRINT.
+//! INITCAP, INSTR with a position or occurrence, FORMAT (%d, %i, %s and %%
+//! on INT64 and STRING values), CONTAINS_SUBSTR (ASCII STRING values), TO_HEX,
+//! TO_BASE64,
+//! FROM_HEX, SHA1 and FARM_FINGERPRINT.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, Int64Array, ListBuilder, StringArray, StringBuilder,
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Int64Array, ListBuilder, StringArray,
+    StringBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Result, ScalarValue};
@@ -15,7 +19,8 @@ use datafusion::logical_expr::ScalarUDF;
 
 use super::cast::to_string_array;
 use super::common::{
-    BqFunction, check_arity, exec_error, i64_at, is_binary, plan_error, str_at, text_or_bytes,
+    BqFunction, check_arity, exec_error, i64_at, is_binary, is_string, plan_error, str_at,
+    text_or_bytes,
 };
 
 /// All UDFs of this module.
@@ -31,6 +36,20 @@ pub fn udfs() -> Vec<ScalarUDF> {
         BqFunction::udf("bq_split", ret_string_list, coerce_split, invoke_split),
         BqFunction::udf("bq_initcap", ret_same_text, coerce_initcap, invoke_initcap),
         BqFunction::udf("bq_to_hex", ret_string, coerce_bytes_one, invoke_to_hex),
+        BqFunction::udf("bq_instr", ret_int64, coerce_instr, invoke_instr),
+        BqFunction::udf("bq_format", ret_string, coerce_format, invoke_format),
+        BqFunction::udf(
+            "bq_contains_substr",
+            ret_bool,
+            coerce_contains_substr,
+            invoke_contains_substr,
+        ),
+        BqFunction::udf(
+            "bq_to_base64",
+            ret_string,
+            coerce_bytes_one,
+            invoke_to_base64,
+        ),
         BqFunction::udf("bq_from_hex", ret_binary, coerce_text_only, invoke_from_hex),
         BqFunction::udf("bq_sha1", ret_binary, coerce_bytes_one, invoke_sha1),
         BqFunction::udf(
@@ -117,6 +136,57 @@ fn coerce_text_only(types: &[DataType]) -> Result<Vec<DataType>> {
 fn coerce_bytes_one(types: &[DataType]) -> Result<Vec<DataType>> {
     check_arity("TO_HEX", types, 1, 1)?;
     Ok(vec![DataType::Binary])
+}
+
+fn coerce_instr(types: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity("INSTR", types, 2, 4)?;
+    if types.iter().take(2).any(is_binary) {
+        return Err(plan_error(
+            "BigQuery feature not supported locally yet: INSTR on BYTES",
+        ));
+    }
+    let mut out = vec![DataType::Utf8, DataType::Utf8];
+    out.extend(std::iter::repeat_n(DataType::Int64, types.len() - 2));
+    Ok(out)
+}
+
+/// FORMAT: the format string, then INT64 and STRING values only; other
+/// types need BigQuery's type-specific formatting, not implemented locally.
+fn coerce_format(types: &[DataType]) -> Result<Vec<DataType>> {
+    if types.is_empty() || !(is_string(&types[0]) || types[0] == DataType::Null) {
+        return Err(plan_error("FORMAT expects a format string"));
+    }
+    let mut out = vec![DataType::Utf8];
+    for t in &types[1..] {
+        out.push(if is_string(t) {
+            DataType::Utf8
+        } else if t.is_integer() {
+            DataType::Int64
+        } else {
+            return Err(plan_error(format!(
+                "BigQuery feature not supported locally yet: FORMAT of a {t} value"
+            )));
+        });
+    }
+    Ok(out)
+}
+
+fn ret_bool(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Boolean)
+}
+
+/// CONTAINS_SUBSTR on STRING values; searching STRUCT, ARRAY, JSON or other
+/// values, and the json_scope argument, are not implemented locally.
+fn coerce_contains_substr(types: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity("CONTAINS_SUBSTR", types, 2, 2)?;
+    for t in types {
+        if !(is_string(t) || *t == DataType::Null) {
+            return Err(plan_error(format!(
+                "BigQuery feature not supported locally yet: CONTAINS_SUBSTR of a {t} value"
+            )));
+        }
+    }
+    Ok(vec![DataType::Utf8, DataType::Utf8])
 }
 
 fn coerce_replace(types: &[DataType]) -> Result<Vec<DataType>> {
@@ -431,6 +501,178 @@ fn invoke_to_hex(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
+/// BigQuery's INSTR: the 1-based character position of the `occurrence`-th
+/// (overlapping) match of `search`, searching forward from `position`, or
+/// backward from the end when `position` is negative; 0 when there is none.
+fn instr(source: &str, search: &str, position: i64, occurrence: i64) -> Result<i64> {
+    if position == 0 {
+        return Err(exec_error("INSTR: position must not be 0"));
+    }
+    if occurrence <= 0 {
+        return Err(exec_error("INSTR: occurrence must be positive"));
+    }
+    let hay: Vec<char> = source.chars().collect();
+    let needle: Vec<char> = search.chars().collect();
+    let len = i64::try_from(hay.len()).unwrap_or(i64::MAX);
+    let matches_at = |i: usize| hay.get(i..i + needle.len()) == Some(needle.as_slice());
+    let mut seen = 0;
+    let mut found = |i: usize| {
+        if matches_at(i) {
+            seen += 1;
+            return seen == occurrence;
+        }
+        false
+    };
+    let hit = if position > 0 {
+        if position > len {
+            return Ok(0);
+        }
+        let start = usize::try_from(position - 1).unwrap_or(usize::MAX);
+        (start..hay.len()).find(|&i| found(i))
+    } else {
+        if -position > len {
+            return Ok(0);
+        }
+        let start = usize::try_from(len + position).unwrap_or(0);
+        (0..=start).rev().find(|&i| found(i))
+    };
+    Ok(hit.map_or(0, |i| i64::try_from(i).unwrap_or(i64::MAX) + 1))
+}
+
+fn invoke_instr(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let n = rows(args);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let position = args.get(2).map_or(Some(1), |a| i64_at(a, i));
+        let occurrence = args.get(3).map_or(Some(1), |a| i64_at(a, i));
+        out.push(
+            match (
+                str_at(&args[0], i),
+                str_at(&args[1], i),
+                position,
+                occurrence,
+            ) {
+                (Some(s), Some(t), Some(p), Some(o)) => Some(instr(s, t, p, o)?),
+                _ => None,
+            },
+        );
+    }
+    Ok(Arc::new(Int64Array::from(out)))
+}
+
+/// One FORMAT call: `%d`/`%i` (INT64), `%s` (STRING or INT64) and `%%`.
+/// Flags, widths, precisions, other specifiers and NULL values are refused
+/// rather than formatted differently from BigQuery.
+fn format_row(format: &str, args: &[ArrayRef], row: usize) -> Result<String> {
+    let unsupported = |what: String| {
+        exec_error(format!(
+            "BigQuery feature not supported locally yet: FORMAT {what}"
+        ))
+    };
+    let mut out = String::with_capacity(format.len());
+    let mut next = 0;
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let spec = chars
+            .next()
+            .ok_or_else(|| exec_error("FORMAT: the format string ends with %"))?;
+        if spec == '%' {
+            out.push('%');
+            continue;
+        }
+        let arg = args
+            .get(next)
+            .ok_or_else(|| exec_error("FORMAT: too few arguments for the format string"))?;
+        next += 1;
+        if arg.is_null(row) {
+            return Err(unsupported("of a NULL value".to_string()));
+        }
+        match (spec, arg.data_type()) {
+            ('d' | 'i' | 's', DataType::Int64) => {
+                out.push_str(&i64_at(arg, row).unwrap_or_default().to_string());
+            }
+            ('s', DataType::Utf8) => out.push_str(str_at(arg, row).unwrap_or_default()),
+            (spec, t) => return Err(unsupported(format!("specifier %{spec} for a {t} value"))),
+        }
+    }
+    if next != args.len() {
+        return Err(exec_error(
+            "FORMAT: too many arguments for the format string",
+        ));
+    }
+    Ok(out)
+}
+
+fn invoke_format(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let n = rows(args);
+    let mut out: Vec<Option<String>> = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(match str_at(&args[0], i) {
+            Some(format) => Some(format_row(format, &args[1..], i)?),
+            None => None,
+        });
+    }
+    Ok(Arc::new(StringArray::from(out)))
+}
+
+/// CONTAINS_SUBSTR compares NFKC-normalized, case-folded text; for ASCII
+/// text that is ASCII lowercase. Other text is refused rather than compared
+/// differently from BigQuery.
+fn contains_substr(value: &str, search: &str) -> Result<bool> {
+    if !value.is_ascii() || !search.is_ascii() {
+        return Err(exec_error(
+            "BigQuery feature not supported locally yet: CONTAINS_SUBSTR on non-ASCII text",
+        ));
+    }
+    Ok(value
+        .to_ascii_lowercase()
+        .contains(&search.to_ascii_lowercase()))
+}
+
+fn invoke_contains_substr(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let n = rows(args);
+    let mut out: Vec<Option<bool>> = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(match (str_at(&args[0], i), str_at(&args[1], i)) {
+            (Some(value), Some(search)) => Some(contains_substr(value, search)?),
+            _ => None,
+        });
+    }
+    Ok(Arc::new(BooleanArray::from(out)))
+}
+
+/// Standard base64 with `=` padding, as BigQuery's TO_BASE64.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn invoke_to_base64(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    let a = &args[0];
+    let out: StringArray = (0..a.len()).map(|i| bytes_at(a, i).map(base64)).collect();
+    Ok(Arc::new(out))
+}
+
 fn invoke_from_hex(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
     let a = &args[0];
     let mut out: Vec<Option<Vec<u8>>> = Vec::with_capacity(a.len());
@@ -488,6 +730,29 @@ mod tests {
         let chars: Vec<char> = text.chars().collect();
         let (s, e) = substr_range(chars.len(), pos, count).unwrap();
         chars[s..e].iter().collect()
+    }
+
+    #[test]
+    fn instr_matches_bigquery() {
+        assert_eq!(instr("banana", "an", 1, 1).unwrap(), 2);
+        assert_eq!(instr("banana", "an", 1, 2).unwrap(), 4);
+        assert_eq!(instr("banana", "an", -1, 1).unwrap(), 4);
+        assert_eq!(instr("banana", "an", 3, 1).unwrap(), 4);
+        assert_eq!(instr("banana", "ann", 1, 1).unwrap(), 0);
+        assert_eq!(instr("abcabc", "bc", -1, 2).unwrap(), 2);
+        assert_eq!(instr("helloooo", "oo", 1, 2).unwrap(), 6);
+        assert_eq!(instr("banana", "an", 7, 1).unwrap(), 0);
+        assert!(instr("banana", "an", 0, 1).is_err());
+        assert!(instr("banana", "an", 1, 0).is_err());
+    }
+
+    #[test]
+    fn base64_pads_like_bigquery() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
     }
 
     #[test]

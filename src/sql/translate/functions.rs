@@ -18,7 +18,6 @@ pub(super) const NATIVE: &[&str] = &[
     "ATANH",
     "CBRT",
     "CEIL",
-    "CEILING",
     "COS",
     "COSH",
     "COT",
@@ -28,8 +27,6 @@ pub(super) const NATIVE: &[&str] = &[
     "LOG10",
     "POW",
     "POWER",
-    "ROUND",
-    "SIGN",
     "SIN",
     "SINH",
     "SQRT",
@@ -51,7 +48,6 @@ pub(super) const NATIVE: &[&str] = &[
     "RIGHT",
     "ASCII",
     "CHR",
-    "INSTR",
     "SHA256",
     "SHA512",
     "COUNT",
@@ -93,6 +89,7 @@ pub(super) const NATIVE: &[&str] = &[
 /// Simple renames to DataFusion functions with the same semantics.
 pub(super) const RENAMES: &[(&str, &str)] = &[
     ("IFNULL", "coalesce"),
+    ("CEILING", "ceil"),
     ("LOGICAL_OR", "bool_or"),
     ("LOGICAL_AND", "bool_and"),
     ("GENERATE_UUID", "uuid"),
@@ -117,6 +114,9 @@ pub(super) const UDF_CALLS: &[(&str, &str)] = &[
     ("SPLIT", "bq_split"),
     ("INITCAP", "bq_initcap"),
     ("TO_HEX", "bq_to_hex"),
+    ("TO_BASE64", "bq_to_base64"),
+    ("FORMAT", "bq_format"),
+    ("CONTAINS_SUBSTR", "bq_contains_substr"),
     ("FROM_HEX", "bq_from_hex"),
     ("SHA1", "bq_sha1"),
     ("FARM_FINGERPRINT", "bq_farm_fingerprint"),
@@ -145,6 +145,7 @@ pub(super) const UDF_CALLS: &[(&str, &str)] = &[
     ("PARSE_DATETIME", "bq_parse_datetime"),
     ("PARSE_TIMESTAMP", "bq_parse_timestamp"),
     ("ARRAY_LENGTH", "bq_array_length"),
+    ("RANGE_BUCKET", "bq_range_bucket"),
 ];
 
 /// Rewrites a function call; `None` keeps the (possibly renamed) call.
@@ -380,6 +381,47 @@ pub(super) fn special_function(
             Ok(None)
         }
         "STRING_AGG" => string_agg(f),
+        "ROUND" => {
+            let mut args = plain_args(f, name)?;
+            arity(f, name, &args, 1, 3)?;
+            if args.len() == 3 {
+                return Err(SqlError::unsupported("ROUND with a rounding mode").at_span(span));
+            }
+            // ROUND(INT64) is FLOAT64 in BigQuery; DataFusion keeps INT64.
+            args[0] = call("bq_int_to_float", vec![args[0].clone()]);
+            Ok(Some(call("round", args)))
+        }
+        "SIGN" => {
+            // DataFusion's `signum` returns FLOAT64 for INT64; BigQuery keeps the
+            // input type, and SIGN(NaN) is NaN (x * 0 keeps both).
+            let args = plain_args(f, name)?;
+            arity(f, name, &args, 1, 1)?;
+            let x = Expr::Nested(Box::new(args[0].clone()));
+            let compare = |op| Expr::BinaryOp {
+                left: Box::new(x.clone()),
+                op,
+                right: Box::new(number(0)),
+            };
+            let zero = Expr::BinaryOp {
+                left: Box::new(x.clone()),
+                op: BinaryOperator::Multiply,
+                right: Box::new(number(0)),
+            };
+            let negative = case_when(compare(BinaryOperator::Lt), negate(number(1)), Some(zero));
+            Ok(Some(case_when(
+                compare(BinaryOperator::Gt),
+                number(1),
+                Some(negative),
+            )))
+        }
+        "INSTR" => {
+            let args = plain_args(f, name)?;
+            arity(f, name, &args, 2, 4)?;
+            if args.len() > 2 {
+                return Ok(Some(call("bq_instr", args)));
+            }
+            Ok(Some(as_int64(call("instr", args))))
+        }
         "DIV" => {
             let args = plain_args(f, name)?;
             arity(f, name, &args, 2, 2)?;
@@ -524,16 +566,72 @@ pub(super) fn string_agg(f: &mut Function) -> Result<Option<Expr>, SqlError> {
     let FunctionArguments::List(list) = &mut f.args else {
         return Err(SqlError::plan("STRING_AGG expects arguments").at_span(span));
     };
-    if list
+    let mut limit = None;
+    list.clauses.retain(|c| match c {
+        FunctionArgumentClause::Limit(n) => {
+            limit = Some(n.clone());
+            false
+        }
+        _ => true,
+    });
+    if let Some(bad) = list
         .clauses
         .iter()
-        .any(|c| !matches!(c, FunctionArgumentClause::OrderBy(_)))
+        .find(|c| !matches!(c, FunctionArgumentClause::OrderBy(_)))
     {
-        return Err(SqlError::unsupported("STRING_AGG with LIMIT").at_span(span));
+        return Err(SqlError::unsupported(format!("STRING_AGG with {bad}")).at_span(span));
     }
     if list.args.len() == 1 {
         list.args
             .push(FunctionArg::Unnamed(FunctionArgExpr::Expr(string(","))));
     }
-    Ok(None)
+    let Some(limit) = limit else {
+        return Ok(None);
+    };
+    if f.over.is_some() {
+        return Err(
+            SqlError::unsupported("STRING_AGG with LIMIT as a window function").at_span(span),
+        );
+    }
+    // STRING_AGG(x, d [ORDER BY ...] LIMIT n): the first n non-NULL values,
+    // joined; NULL when there are none (as without LIMIT).
+    let FunctionArguments::List(list) = &f.args else {
+        return Err(SqlError::plan("STRING_AGG expects arguments").at_span(span));
+    };
+    let delimiter = match list.args.as_slice() {
+        [_, FunctionArg::Unnamed(FunctionArgExpr::Expr(delimiter))] => delimiter.clone(),
+        _ => return Err(SqlError::plan("STRING_AGG expects 1 or 2 arguments").at_span(span)),
+    };
+    let mut agg = f.clone();
+    set_name(&mut agg, "array_agg");
+    if let FunctionArguments::List(list) = &mut agg.args {
+        list.args.truncate(1);
+        list.clauses
+            .push(FunctionArgumentClause::IgnoreOrRespectNulls(
+                NullTreatment::IgnoreNulls,
+            ));
+    }
+    let mut count = f.clone();
+    set_name(&mut count, "count");
+    if let FunctionArguments::List(list) = &mut count.args {
+        list.args.truncate(1);
+        list.clauses.clear();
+    }
+    let joined = call(
+        "array_to_string",
+        vec![
+            call("array_slice", vec![Expr::Function(agg), number(1), limit]),
+            delimiter,
+        ],
+    );
+    let none = Expr::BinaryOp {
+        left: Box::new(Expr::Function(count)),
+        op: BinaryOperator::Eq,
+        right: Box::new(number(0)),
+    };
+    Ok(Some(case_when(
+        none,
+        Expr::value(Value::Null),
+        Some(joined),
+    )))
 }

@@ -158,6 +158,16 @@ pub(super) fn rewrite_select(select: &mut Select) -> Result<(), SqlError> {
 
 /// Whether an expression reads a column (so an UNNEST of it is correlated).
 pub(super) fn references_columns(expr: &Expr) -> bool {
+    // A typed array literal `ARRAY<T>[...]` reads as `array < T > [...]`.
+    if let Expr::BinaryOp {
+        left,
+        op: BinaryOperator::Gt,
+        right,
+    } = expr
+        && super::typed_array_element(left).is_some()
+    {
+        return references_columns(right);
+    }
     let mut found = false;
     let _ = visit_expressions(expr, |e| {
         if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
@@ -294,13 +304,27 @@ pub(super) fn wrap_unnest(
             "UNNEST of several arrays or WITH ORDINALITY",
         ));
     };
+    let mut base = base;
+    if let TableFactor::Derived {
+        alias: alias @ None,
+        ..
+    } = &mut base
+    {
+        // `FROM (SELECT ... AS arr), UNNEST(arr)`: name the subquery so its
+        // columns can be selected next to the unnested elements.
+        *alias = Some(TableAlias {
+            explicit: true,
+            name: Ident::new("__bq_from"),
+            columns: vec![],
+            at: None,
+        });
+    }
     let Some(base_name) = factor_name(&base) else {
         return Err(
             SqlError::unsupported("UNNEST of a column of an unnamed FROM item")
                 .at_span(base.span()),
         );
     };
-    let mut base = base;
     if let TableFactor::Table {
         alias: alias @ None,
         ..
