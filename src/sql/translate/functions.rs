@@ -259,20 +259,26 @@ pub(super) fn as_int64(e: Expr) -> Expr {
     }
 }
 
-/// `ARRAY_AGG(x [IGNORE NULLS] [ORDER BY ...] [LIMIT n])`: LIMIT becomes a slice.
-pub(super) fn array_agg(f: &mut Function) -> Result<Option<Expr>, SqlError> {
-    set_name(f, "array_agg");
-    let FunctionArguments::List(list) = &mut f.args else {
-        return Ok(None);
-    };
+/// Remove the `LIMIT n` clause of an aggregate's arguments and return `n`.
+fn take_limit(clauses: &mut Vec<FunctionArgumentClause>) -> Option<Expr> {
     let mut limit = None;
-    list.clauses.retain(|c| match c {
+    clauses.retain(|c| match c {
         FunctionArgumentClause::Limit(n) => {
             limit = Some(n.clone());
             false
         }
         _ => true,
     });
+    limit
+}
+
+/// `ARRAY_AGG(x [IGNORE NULLS] [ORDER BY ...] [LIMIT n])`: LIMIT becomes a slice.
+pub(super) fn array_agg(f: &mut Function) -> Result<Option<Expr>, SqlError> {
+    set_name(f, "array_agg");
+    let FunctionArguments::List(list) = &mut f.args else {
+        return Ok(None);
+    };
+    let limit = take_limit(&mut list.clauses);
     if let Some(bad) = list.clauses.iter().find(|c| {
         !matches!(
             c,
@@ -566,14 +572,7 @@ pub(super) fn string_agg(f: &mut Function) -> Result<Option<Expr>, SqlError> {
     let FunctionArguments::List(list) = &mut f.args else {
         return Err(SqlError::plan("STRING_AGG expects arguments").at_span(span));
     };
-    let mut limit = None;
-    list.clauses.retain(|c| match c {
-        FunctionArgumentClause::Limit(n) => {
-            limit = Some(n.clone());
-            false
-        }
-        _ => true,
-    });
+    let limit = take_limit(&mut list.clauses);
     if let Some(bad) = list
         .clauses
         .iter()
