@@ -12,7 +12,7 @@ use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::ScalarUDF;
 
-use super::common::{BqFunction, check_arity, exec_error, i64_at, plan_error};
+use super::common::{BqFunction, check_arity, exec_error, i64_at, plan_error, ret_int64};
 
 /// All UDFs of this module.
 pub fn udfs() -> Vec<ScalarUDF> {
@@ -68,10 +68,6 @@ fn ret_element(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataTyp
         .first()
         .and_then(element_type)
         .ok_or_else(|| plan_error("Array element access is only valid on an ARRAY"))
-}
-
-fn ret_int64(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Int64)
 }
 
 fn as_list(t: &DataType) -> Result<DataType> {

@@ -313,3 +313,33 @@ pub fn temporal_array(values: Vec<Option<NaiveDateTime>>, target: &DataType) -> 
         other => Err(exec_error(format!("unexpected temporal type {other}"))),
     }
 }
+
+// Return-type functions for UDFs whose result type never depends on the arguments.
+
+pub fn ret_int64(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Int64)
+}
+
+pub fn ret_string(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Utf8)
+}
+
+pub fn ret_bool(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Boolean)
+}
+
+pub fn ret_binary(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Binary)
+}
+
+pub fn ret_date(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Date32)
+}
+
+pub fn ret_datetime(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(datetime_type())
+}
+
+pub fn ret_timestamp(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(timestamp_type())
+}

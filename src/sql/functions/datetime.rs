@@ -25,7 +25,8 @@ use datafusion::logical_expr::ScalarUDF;
 use super::cast::{parse_date, parse_offset, parse_timestamp};
 use super::common::{
     BqFunction, check_arity, const_str, datetime_type, exec_error, i64_at, is_string, plan_error,
-    str_at, temporal, temporal_array, temporal_at, timestamp_type,
+    ret_date, ret_datetime, ret_int64, ret_string, ret_timestamp, str_at, temporal, temporal_array,
+    temporal_at, timestamp_type,
 };
 
 /// A date or time part of BigQuery's date functions.
@@ -257,26 +258,6 @@ pub fn udfs() -> Vec<ScalarUDF> {
             invoke_to_unix,
         ),
     ]
-}
-
-fn ret_int64(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Int64)
-}
-
-fn ret_string(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Utf8)
-}
-
-fn ret_date(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Date32)
-}
-
-fn ret_datetime(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(datetime_type())
-}
-
-fn ret_timestamp(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(timestamp_type())
 }
 
 fn ret_date_list(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {

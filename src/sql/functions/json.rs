@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, StringArray};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::Result;
 use datafusion::logical_expr::ScalarUDF;
 use serde_json::Value;
 
-use super::common::{BqFunction, check_arity, exec_error, str_at};
+use super::common::{BqFunction, check_arity, exec_error, ret_string, str_at};
 
 /// All UDFs of this module.
 pub fn udfs() -> Vec<ScalarUDF> {
@@ -19,10 +19,6 @@ pub fn udfs() -> Vec<ScalarUDF> {
         BqFunction::udf("bq_json_value", ret_string, coerce_json, invoke_json_value),
         BqFunction::udf("bq_json_query", ret_string, coerce_json, invoke_json_query),
     ]
-}
-
-fn ret_string(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Utf8)
 }
 
 fn coerce_json(types: &[DataType]) -> Result<Vec<DataType>> {

@@ -19,7 +19,9 @@ use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
 };
 
-use super::common::{BqFunction, check_arity, exec_error, is_decimal, is_float, plan_error};
+use super::common::{
+    BqFunction, check_arity, exec_error, is_decimal, is_float, plan_error, ret_int64,
+};
 
 /// All UDFs of this module.
 pub fn udfs() -> Vec<ScalarUDF> {
@@ -141,10 +143,6 @@ pub fn checked_arithmetic() -> [ScalarUDF; 3] {
             invoke_checked_mul,
         ),
     ]
-}
-
-fn ret_int64(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Int64)
 }
 
 fn coerce_int64_pair(types: &[DataType]) -> Result<Vec<DataType>> {

@@ -19,8 +19,8 @@ use datafusion::logical_expr::ScalarUDF;
 
 use super::cast::to_string_array;
 use super::common::{
-    BqFunction, check_arity, exec_error, i64_at, is_binary, is_string, plan_error, str_at,
-    text_or_bytes,
+    BqFunction, check_arity, exec_error, i64_at, is_binary, is_string, plan_error, ret_binary,
+    ret_bool, ret_int64, ret_string, str_at, text_or_bytes,
 };
 
 /// All UDFs of this module.
@@ -71,18 +71,6 @@ fn ret_concat(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType
 
 fn ret_same_text(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(types.first().map(text_or_bytes).unwrap_or(DataType::Utf8))
-}
-
-fn ret_int64(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Int64)
-}
-
-fn ret_string(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Utf8)
-}
-
-fn ret_binary(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Binary)
 }
 
 fn ret_string_list(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
@@ -169,10 +157,6 @@ fn coerce_format(types: &[DataType]) -> Result<Vec<DataType>> {
         });
     }
     Ok(out)
-}
-
-fn ret_bool(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(DataType::Boolean)
 }
 
 /// CONTAINS_SUBSTR on STRING values; searching STRUCT, ARRAY, JSON or other
