@@ -3,11 +3,15 @@
 //! DataFusion's into calls of these `bq_*` functions; everything else runs on
 //! DataFusion's own functions.
 //!
+//! `SUM` replaces DataFusion's own with one whose INT64 sums are checked
+//! for overflow, as in BigQuery.
+//!
 //! Register them once per session with [`register_bigquery_functions`] (a
 //! `SessionContext`) or [`register_on_state`] (a `SessionState`).
 
 mod array;
 mod cast;
+mod checked_sum;
 mod common;
 mod datetime;
 mod hash;
@@ -56,6 +60,7 @@ pub fn register_bigquery_functions(ctx: &SessionContext) {
     for udf in safe {
         ctx.register_udf(udf);
     }
+    ctx.register_udaf(checked_sum::checked_sum());
 }
 
 /// Registers every UDF the translation emits on a session state, including
@@ -76,5 +81,6 @@ pub fn register_on_state(state: &mut SessionState) -> Result<()> {
     for udf in safe {
         state.register_udf(Arc::new(udf))?;
     }
+    state.register_udaf(Arc::new(checked_sum::checked_sum()))?;
     Ok(())
 }

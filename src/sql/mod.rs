@@ -10,6 +10,7 @@
 
 mod checked;
 pub mod functions;
+mod names;
 pub mod parse;
 pub mod translate;
 
@@ -107,6 +108,7 @@ pub async fn plan_query(
     opts: &TranslateOptions,
 ) -> Result<LogicalPlan, SqlError> {
     let statement = parse::parse_single(sql)?;
+    let written = names::written_names(&statement);
     let translated = translate::to_datafusion(statement, opts)?;
     state
         .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(
@@ -114,6 +116,7 @@ pub async fn plan_query(
         )))
         .await
         .and_then(checked::check_integer_overflow)
+        .and_then(|plan| names::restore_case(plan, &written))
         .map_err(|e| plan_error(&e))
 }
 

@@ -852,7 +852,7 @@ async fn anonymous_columns_are_named_like_bigquery() {
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    assert_eq!(names, ["f0_", "id", "qty", "f1_"]);
+    assert_eq!(names, ["f0_", "ID", "qty", "f1_"]);
 }
 
 #[tokio::test]
@@ -865,6 +865,126 @@ async fn numeric_and_overflow_semantics() {
     .await;
     let err = exec_error("SELECT 9223372036854775807 + x FROM UNNEST([1]) AS x").await;
     assert!(err.contains("overflow"), "{err}");
+}
+
+#[tokio::test]
+async fn int64_sum_overflow_is_an_error_in_every_form() {
+    for sql in [
+        "SELECT SUM(x) FROM UNNEST([9223372036854775807, 1]) AS x",
+        "SELECT r.g, SUM(r.x) FROM UNNEST([STRUCT(1 AS g, 9223372036854775807 AS x), (1, 1), (2, 5)]) AS r GROUP BY r.g",
+        "SELECT SUM(x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM UNNEST([1, 9223372036854775807]) AS x",
+        "SELECT SUM(x) OVER () FROM UNNEST([1, 9223372036854775807]) AS x",
+    ] {
+        let err = exec_error(sql).await;
+        assert!(err.contains("overflow"), "{sql}: {err}");
+    }
+    check(&[
+        // Checked on the total, so the order rows arrive in does not matter.
+        (
+            "SUM(x) FROM UNNEST([9223372036854775807, 1, -2]) AS x",
+            "9223372036854775806",
+        ),
+        ("SUM(x) FROM UNNEST([1.5, 2.0]) AS x", "3.5"),
+        ("SUM(DISTINCT x) FROM UNNEST([2, 2, 3]) AS x", "5"),
+        ("SUM(x) FROM UNNEST(ARRAY<INT64>[NULL]) AS x", "NULL"),
+    ])
+    .await;
+    assert_eq!(
+        column("SELECT SUM(r.x) AS s FROM UNNEST([STRUCT(1 AS g, 2 AS x), (1, 3), (2, NULL)]) AS r GROUP BY r.g ORDER BY r.g")
+            .await,
+        ["5", "NULL"]
+    );
+    let sums: Vec<String> = run(
+        "SELECT SUM(x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM UNNEST([1, 2, 4]) AS x ORDER BY x",
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect();
+    assert_eq!(sums, ["1", "3", "6"]);
+}
+
+#[tokio::test]
+async fn subquery_predicates_in_the_select_list() {
+    check(&[
+        (
+            "EXISTS(SELECT 1 FROM UNNEST([1, 2]) AS x WHERE x > 1)",
+            "true",
+        ),
+        (
+            "NOT EXISTS(SELECT 1 FROM UNNEST([1, 2]) AS x WHERE x > 5)",
+            "true",
+        ),
+        ("2 IN (SELECT x FROM UNNEST([1, 2]) AS x)", "true"),
+        ("3 IN (SELECT x FROM UNNEST([1, 2]) AS x)", "false"),
+        ("3 IN (SELECT x FROM UNNEST([1, NULL]) AS x)", "NULL"),
+        (
+            "CAST(NULL AS INT64) IN (SELECT x FROM UNNEST([1]) AS x)",
+            "NULL",
+        ),
+        (
+            "CAST(NULL AS INT64) IN (SELECT x FROM UNNEST(ARRAY<INT64>[]) AS x)",
+            "false",
+        ),
+        ("3 NOT IN (SELECT x FROM UNNEST([1, 2]) AS x)", "true"),
+        (
+            "IF(EXISTS(SELECT 1 FROM UNNEST([1]) AS x), 'yes', 'no')",
+            "yes",
+        ),
+    ])
+    .await;
+    // In WHERE they stay semi joins.
+    assert_eq!(
+        column("SELECT x FROM UNNEST([1, 2, 3]) AS x WHERE x IN (SELECT y FROM UNNEST([2, 3]) AS y) ORDER BY x").await,
+        ["2", "3"]
+    );
+}
+
+#[tokio::test]
+async fn result_columns_keep_the_written_case() {
+    let ctx = context();
+    let plan = plan_query(
+        &ctx.state(),
+        "WITH t AS (SELECT 1 AS CustomerID, 'a' AS Email) SELECT CustomerID, t.Email, CustomerID + 1 AS NextID FROM t",
+        &opts(),
+    )
+    .await
+    .unwrap();
+    let names: Vec<String> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["CustomerID", "Email", "NextID"]);
+    assert_eq!(
+        column("SELECT customerid FROM (SELECT 7 AS CustomerID)").await,
+        ["7"]
+    );
+}
+
+#[tokio::test]
+async fn array_to_string_joins_bytes_as_bytes() {
+    check(&[
+        (
+            "TO_HEX(ARRAY_TO_STRING([b'a', b'b', NULL], b'-'))",
+            "612d62",
+        ),
+        (
+            "TO_HEX(ARRAY_TO_STRING([b'a', NULL], b'-', b'?'))",
+            "612d3f",
+        ),
+        ("ARRAY_TO_STRING(['a', NULL], '-', NULL)", "NULL"),
+        ("ARRAY_TO_STRING(['a', 'b'], NULL)", "NULL"),
+        ("ARRAY_TO_STRING(IF(FALSE, ['a'], NULL), '-')", "NULL"),
+        ("ARRAY_TO_STRING(ARRAY<STRING>[], '-')", ""),
+        (
+            "TO_HEX(STRING_AGG(x, b'|')) FROM UNNEST([b'a', b'b']) AS x",
+            "617c62",
+        ),
+    ])
+    .await;
 }
 
 #[tokio::test]

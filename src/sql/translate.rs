@@ -37,9 +37,11 @@ use super::{SqlError, TranslateOptions};
 
 mod functions;
 mod relations;
+mod subqueries;
 
 use functions::{as_int64, interval_parts, rewrite_function};
 use relations::{rewrite_select, rewrite_table_factor, rewrite_table_name};
+use subqueries::rewrite_projection_subqueries;
 
 /// Rewrites one BigQuery statement into one DataFusion plans with BigQuery's semantics.
 pub fn to_datafusion(stmt: Statement, opts: &TranslateOptions) -> Result<Statement, SqlError> {
@@ -737,6 +739,11 @@ fn rewrite_expr(expr: &mut Expr, opts: &TranslateOptions) -> Result<Option<Expr>
         Expr::AtTimeZone { timestamp, .. } => {
             Err(SqlError::unsupported("AT TIME ZONE").at_span(timestamp.span()))
         }
+        Expr::Array(array) => {
+            name_struct_elements(&mut array.elem);
+            type_null_bytes_elements(&mut array.elem);
+            Ok(None)
+        }
         Expr::Lambda(_)
         | Expr::JsonAccess { .. }
         | Expr::Map(_)
@@ -824,6 +831,72 @@ fn typed_array_element(e: &Expr) -> Option<&'static str> {
         .find(|t| element.value.eq_ignore_ascii_case(t))
 }
 
+/// `[STRUCT(1 AS a, 'x' AS b), (2, 'y')]`: BigQuery gives every element the
+/// first STRUCT's field names; DataFusion would name a tuple's fields `c0`, `c1`
+/// and fail to unify the element types.
+fn name_struct_elements(elements: &mut [Expr]) {
+    let Some(names) = elements.first().and_then(struct_field_names) else {
+        return;
+    };
+    for element in elements.iter_mut().skip(1) {
+        let values = match element {
+            Expr::Tuple(values) => values,
+            Expr::Struct { values, fields } if fields.is_empty() => values,
+            _ => continue,
+        };
+        if values.len() != names.len() || values.iter().any(|v| matches!(v, Expr::Named { .. })) {
+            continue;
+        }
+        let named = values
+            .drain(..)
+            .zip(&names)
+            .map(|(value, name)| Expr::Named {
+                expr: Box::new(value),
+                name: name.clone(),
+            })
+            .collect();
+        *element = Expr::Struct {
+            values: named,
+            fields: vec![],
+        };
+    }
+}
+
+/// The field names of `STRUCT(1 AS a, ...)` or `STRUCT<a INT64, ...>(...)`, when all are named.
+fn struct_field_names(expr: &Expr) -> Option<Vec<Ident>> {
+    let Expr::Struct { values, fields } = expr else {
+        return None;
+    };
+    if !fields.is_empty() {
+        return fields.iter().map(|f| f.field_name.clone()).collect();
+    }
+    values
+        .iter()
+        .map(|v| match v {
+            Expr::Named { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `[b'a', NULL]`: a NULL among BYTES literals is a NULL BYTES (DataFusion
+/// cannot unify BYTES with an untyped NULL).
+fn type_null_bytes_elements(elements: &mut [Expr]) {
+    let is_bytes =
+        |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::HexStringLiteral(_)));
+    if !elements.iter().any(is_bytes) {
+        return;
+    }
+    for element in elements {
+        if matches!(element, Expr::Value(v) if matches!(v.value, Value::Null)) {
+            *element = call(
+                "bq_cast",
+                vec![element.clone(), string("BYTES"), boolean(false)],
+            );
+        }
+    }
+}
+
 /// `ARRAY<T>[e1, e2, ...]` (read by sqlparser as `array < T > [...]`): the
 /// array of each element cast to `T`.
 fn typed_array_literal(left: &Expr, right: &Expr) -> Result<Option<Expr>, SqlError> {
@@ -835,10 +908,15 @@ fn typed_array_literal(left: &Expr, right: &Expr) -> Result<Option<Expr>, SqlErr
         .at_span(right.span()));
     };
     if elem.is_empty() {
-        return Err(
-            SqlError::unsupported(format!("empty typed array literal ARRAY<{element}>[]"))
-                .at_span(right.span()),
+        // An empty slice of a one-element array has the element type.
+        let typed_null = call(
+            "bq_cast",
+            vec![Expr::value(Value::Null), string(element), boolean(false)],
         );
+        return Ok(Some(call(
+            "array_slice",
+            vec![call("make_array", vec![typed_null]), number(1), number(0)],
+        )));
     }
     let elem = elem
         .iter()

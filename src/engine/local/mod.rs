@@ -164,6 +164,7 @@ impl LocalEngine {
                 // A view whose inputs changed shape no longer plans: leave it out until rebuilt.
                 if let Ok(plan) = self.plan(&sql).await {
                     self.register_provider(relation, Arc::new(ViewTable::new(plan, Some(sql))))?;
+                    self.resolve_case_insensitively(relation).await?;
                 }
                 Ok(())
             }
@@ -182,7 +183,15 @@ impl LocalEngine {
                     "cannot open table {relation} at {}: {e}",
                     path.display()
                 )))
-            })
+            })?;
+        self.resolve_case_insensitively(relation).await
+    }
+
+    /// A result column spelled `CustomerID` is still read as `customerid`.
+    async fn resolve_case_insensitively(&self, relation: &Relation) -> Result<()> {
+        self.lowercase_columns(relation).await.map_err(|e| {
+            Error::execution(Diagnostic::new(format!("cannot register {relation}: {e}")))
+        })
     }
 
     fn register_provider(
@@ -313,6 +322,7 @@ impl LocalEngine {
             &node.relation,
             Arc::new(ViewTable::new(plan, Some(node.sql.clone()))),
         )?;
+        self.resolve_case_insensitively(&node.relation).await?;
         Ok(Materialized { rows: None })
     }
 

@@ -1,7 +1,8 @@
 //! BigQuery array access: `arr[OFFSET(i)]`, `[SAFE_OFFSET(i)]`,
 //! `[ORDINAL(i)]`, `[SAFE_ORDINAL(i)]` (out of bounds is an error unless
 //! SAFE_), ARRAY_LENGTH (0 for an empty array, NULL for NULL), and the
-//! offsets of UNNEST ... WITH OFFSET, and RANGE_BUCKET.
+//! offsets of UNNEST ... WITH OFFSET, ARRAY_TO_STRING (STRING or BYTES),
+//! and RANGE_BUCKET.
 
 use std::sync::Arc;
 
@@ -12,7 +13,9 @@ use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::ScalarUDF;
 
-use super::common::{BqFunction, check_arity, exec_error, i64_at, plan_error, ret_int64};
+use super::common::{
+    BqFunction, check_arity, exec_error, i64_at, is_binary, plan_error, ret_int64,
+};
 
 /// All UDFs of this module.
 pub fn udfs() -> Vec<ScalarUDF> {
@@ -43,6 +46,12 @@ pub fn udfs() -> Vec<ScalarUDF> {
             ret_same_list,
             coerce_list_one,
             invoke_or_null,
+        ),
+        BqFunction::udf(
+            "bq_array_to_string",
+            ret_array_to_string,
+            coerce_array_to_string,
+            invoke_array_to_string,
         ),
         BqFunction::udf(
             "bq_range_bucket",
@@ -239,6 +248,88 @@ fn invoke_or_null(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
         values,
         None,
     )?))
+}
+
+/// The element type ARRAY_TO_STRING joins: BYTES stays BYTES, anything else is STRING.
+fn joined_type(types: &[DataType]) -> DataType {
+    match types.first().and_then(element_type) {
+        Some(t) if is_binary(&t) => DataType::Binary,
+        _ => DataType::Utf8,
+    }
+}
+
+fn ret_array_to_string(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(joined_type(types))
+}
+
+fn coerce_array_to_string(types: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity("ARRAY_TO_STRING", types, 2, 3)?;
+    let t = joined_type(types);
+    let mut out = vec![DataType::List(Arc::new(Field::new_list_field(
+        t.clone(),
+        true,
+    )))];
+    out.extend(std::iter::repeat_n(t, types.len() - 1));
+    Ok(out)
+}
+
+/// The bytes of row `i` of a Utf8 or Binary array (after coercion), if not null.
+fn bytes_at(array: &dyn Array, i: usize) -> Option<&[u8]> {
+    if array.is_null(i) {
+        return None;
+    }
+    match array.data_type() {
+        DataType::Utf8 => Some(array.as_string::<i32>().value(i).as_bytes()),
+        DataType::Binary => Some(array.as_binary::<i32>().value(i)),
+        _ => None,
+    }
+}
+
+/// ARRAY_TO_STRING(array, delimiter [, null_text]): NULL elements are left
+/// out unless `null_text` is given; a NULL argument gives NULL.
+fn invoke_array_to_string(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
+    let list = args[0].as_list::<i32>();
+    let values = list.values();
+    let mut joined: Vec<Option<Vec<u8>>> = Vec::with_capacity(list.len());
+    for i in 0..list.len() {
+        let delimiter = bytes_at(args[1].as_ref(), i);
+        let null_text = args.get(2).map(|a| bytes_at(a.as_ref(), i));
+        let (Some(delimiter), false, false) =
+            (delimiter, list.is_null(i), matches!(null_text, Some(None)))
+        else {
+            joined.push(None);
+            continue;
+        };
+        let offsets = list.value_offsets();
+        let (start, end) = (offsets[i], offsets[i + 1]);
+        let mut out = Vec::new();
+        let mut first = true;
+        for j in start..end {
+            let element = bytes_at(values.as_ref(), usize::try_from(j).unwrap_or(0));
+            let Some(piece) = element.or(null_text.flatten()) else {
+                continue;
+            };
+            if !first {
+                out.extend_from_slice(delimiter);
+            }
+            out.extend_from_slice(piece);
+            first = false;
+        }
+        joined.push(Some(out));
+    }
+    if *ret == DataType::Binary {
+        return Ok(Arc::new(datafusion::arrow::array::BinaryArray::from_iter(
+            joined,
+        )));
+    }
+    let strings = joined
+        .into_iter()
+        .map(|b| b.map(String::from_utf8).transpose())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| exec_error("ARRAY_TO_STRING produced invalid UTF-8"))?;
+    Ok(Arc::new(datafusion::arrow::array::StringArray::from(
+        strings,
+    )))
 }
 
 /// RANGE_BUCKET(point, boundaries): INT64 values compare exactly, any FLOAT64

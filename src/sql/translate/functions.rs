@@ -81,7 +81,6 @@ pub(super) const NATIVE: &[&str] = &[
     "CUME_DIST",
     "ARRAY_CONCAT",
     "ARRAY_REVERSE",
-    "ARRAY_TO_STRING",
     "GROUPING",
     "UNNEST",
 ];
@@ -102,6 +101,7 @@ pub(super) const RENAMES: &[(&str, &str)] = &[
 /// Calls rewritten to a `bq_*` UDF with the same arguments.
 pub(super) const UDF_CALLS: &[(&str, &str)] = &[
     ("CONCAT", "bq_concat"),
+    ("ARRAY_TO_STRING", "bq_array_to_string"),
     ("SUBSTR", "bq_substr"),
     ("SUBSTRING", "bq_substr"),
     ("TRIM", "bq_trim"),
@@ -617,7 +617,7 @@ pub(super) fn string_agg(f: &mut Function) -> Result<Option<Expr>, SqlError> {
         list.clauses.clear();
     }
     let joined = call(
-        "array_to_string",
+        "bq_array_to_string",
         vec![
             call("array_slice", vec![Expr::Function(agg), number(1), limit]),
             delimiter,

@@ -115,6 +115,7 @@ pub(super) fn rewrite_select(select: &mut Select) -> Result<(), SqlError> {
         return Err(SqlError::unsupported(what).at_span(select.select_token.0.span));
     }
     rewrite_correlated_unnests(select)?;
+    rewrite_projection_subqueries(&mut select.projection)?;
     if let GroupByExpr::All(modifiers) = &select.group_by {
         if !modifiers.is_empty() {
             return Err(SqlError::unsupported("GROUP BY ALL with modifiers"));
