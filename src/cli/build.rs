@@ -61,6 +61,8 @@ pub async fn run(
     let settings = session.local_settings()?;
     generate_missing_sample_data(&session, printer)?;
     let engine = Arc::new(LocalEngine::open(&settings, &session.compiled).await?);
+    // Segment columns and types are checked by planning, before any table is written.
+    engine.check(&session.compiled, &selected).await?;
     let threads = args
         .threads
         .or(session.target.threads())
