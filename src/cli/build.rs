@@ -35,8 +35,8 @@ pub fn compile(global: &GlobalArgs, select: &SelectArgs, printer: &Printer) -> R
         }
     }
     printer.info(&format!(
-        "Compiled {} models for target `{}` ({}); manifest at {}",
-        selected.len(),
+        "Compiled {} for target `{}` ({}); manifest at {}",
+        node_counts(&session, &selected),
         session.target.name,
         session.target.type_name(),
         target_dir
@@ -69,9 +69,8 @@ pub async fn run(
         .unwrap_or(DEFAULT_THREADS);
 
     printer.info(&format!(
-        "Building {} model{} on target `{}` (DataFusion, local) as of {}",
-        selected.len(),
-        if selected.len() == 1 { "" } else { "s" },
+        "Building {} on target `{}` (DataFusion, local) as of {}",
+        node_counts(&session, &selected),
         session.target.name,
         session.project.as_of
     ));
@@ -109,6 +108,26 @@ pub async fn run(
         f if f.iter().all(|r| r.config_error) => EXIT_CONFIG,
         _ => EXIT_FAILED,
     })
+}
+
+/// "5 models and 4 segments", "1 model".
+fn node_counts(session: &Session, selected: &[String]) -> String {
+    let segments = selected
+        .iter()
+        .filter(|n| {
+            session
+                .compiled
+                .nodes
+                .get(*n)
+                .is_some_and(|node| node.segment.is_some())
+        })
+        .count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let models = plural(selected.len() - segments, "model");
+    match segments {
+        0 => models,
+        n => format!("{models} and {}", plural(n, "segment")),
+    }
 }
 
 /// Resolve when Ctrl-C or SIGTERM arrives, and tell the runner to stop.

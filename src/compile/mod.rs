@@ -24,9 +24,7 @@ use crate::error::{Diagnostic, Error, Location, Result};
 use crate::graph::{Graph, NodeInfo};
 use crate::jinja::{RenderScope, Renderer, Resolver};
 use crate::profile::Target;
-use crate::project::{
-    ColumnDef, Model, ModelBody, ModelConfig, Project, Segment, SourceTable,
-};
+use crate::project::{ColumnDef, Model, ModelBody, ModelConfig, Project, Segment, SourceTable};
 use yaml_model::FromRef;
 
 /// A compiled project.
@@ -149,9 +147,7 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
         let config = configs[name].clone();
         let relation = relations[name].clone();
         let rendered = match &model.body {
-            ModelBody::Segment(segment) => {
-                compile_segment(project, segment, &relations, &sources)?
-            }
+            ModelBody::Segment(segment) => compile_segment(project, segment, &relations, &sources)?,
             _ => render(
                 &renderer,
                 model,

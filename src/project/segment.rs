@@ -484,10 +484,7 @@ impl Ctx<'_> {
             let names = Op::ALL.iter().map(|(n, _)| *n);
             let help = match closest(&op_name, names.clone()) {
                 Some(best) => format!("did you mean `{best}`?"),
-                None => format!(
-                    "operators: {}",
-                    names.collect::<Vec<_>>().join(", ")
-                ),
+                None => format!("operators: {}", names.collect::<Vec<_>>().join(", ")),
             };
             return Err(self.error(format!("unknown operator `{}`", op.value), op_at, help));
         };
@@ -572,9 +569,15 @@ impl Ctx<'_> {
                 }
             },
             serde_json::Value::String(s) => {
-                if let Some(c) = s.chars().find(|c| c.is_control() && !matches!(*c, '\n' | '\r' | '\t')) {
+                if let Some(c) = s
+                    .chars()
+                    .find(|c| c.is_control() && !matches!(*c, '\n' | '\r' | '\t'))
+                {
                     return Err(self.error(
-                        format!("string value holds a control character (U+{:04X})", c as u32),
+                        format!(
+                            "string value holds a control character (U+{:04X})",
+                            c as u32
+                        ),
                         at.clone(),
                         "remove the control character",
                     ));
@@ -738,7 +741,10 @@ mod tests {
     fn value_shapes_are_checked() {
         for (rule, expected) in [
             ("{column: n, op: between, value: 3}", "a list of two values"),
-            ("{column: n, op: between, value: [1, 2, 3]}", "a list of two values"),
+            (
+                "{column: n, op: between, value: [1, 2, 3]}",
+                "a list of two values",
+            ),
             ("{column: n, op: in, value: []}", "a non-empty list"),
             ("{column: n, op: gt}", "needs a `value:`"),
             ("{column: n, op: is_null, value: 1}", "takes no value"),
@@ -747,15 +753,27 @@ mod tests {
             ("{column: n, op: in, value: [1, null]}", "value is null"),
             ("{column: n, op: eq, value: [1]}", "a single value"),
             ("{column: n, within_last: soon}", "is not a time window"),
-            ("{column: n, within_last: 3 fortnights}", "is not a time window"),
-            ("{column: n, op: eq, value: 1, within_last: 3 days}", "more than one test"),
+            (
+                "{column: n, within_last: 3 fortnights}",
+                "is not a time window",
+            ),
+            (
+                "{column: n, op: eq, value: 1, within_last: 3 days}",
+                "more than one test",
+            ),
             ("{column: n}", "has no `op:`"),
-            ("{column: \"n; drop\", op: eq, value: 1}", "is not a column name"),
+            (
+                "{column: \"n; drop\", op: eq, value: 1}",
+                "is not a column name",
+            ),
             ("{sql: \"a\", column: b}", "mixes several kinds"),
             ("{sql: \"a\", op: eq}", "takes no other keys"),
             ("{}", "empty rule"),
             ("{all: []}", "holds no rules"),
-            ("{column: n, op: eq, value: \"a\\x01\"}", "control character"),
+            (
+                "{column: n, op: eq, value: \"a\\x01\"}",
+                "control character",
+            ),
         ] {
             let d = diag(&format!("{HEAD}    rules:\n      all:\n        - {rule}\n"));
             assert!(d.message.contains(expected), "{rule}: {d}");

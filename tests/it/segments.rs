@@ -38,8 +38,7 @@ fn example_segments_match_an_independent_computation() {
         "clv_platinum",
     ] {
         assert!(
-            out.stdout
-                .contains(&format!("analytics.segment_{name} ")),
+            out.stdout.contains(&format!("analytics.segment_{name} ")),
             "no line for {name}:\n{}",
             out.stdout
         );
@@ -63,9 +62,7 @@ fn example_segments_match_an_independent_computation() {
         ),
         (
             "rfm_champions",
-            format!(
-                "select customer_id {features} where r_score + f_score + m_score = 15"
-            ),
+            format!("select customer_id {features} where r_score + f_score + m_score = 15"),
         ),
         (
             "clv_platinum",
@@ -100,7 +97,10 @@ fn example_segments_match_an_independent_computation() {
         &vars,
         "select * from `analytics.segment_high_value_churn_risk`",
     );
-    assert_eq!(columns, ["customer_id", "email", "revenue_total", "segment"]);
+    assert_eq!(
+        columns,
+        ["customer_id", "email", "revenue_total", "segment"]
+    );
     assert!(
         rows.iter().all(|r| r[3] == "high_value_churn_risk"),
         "{rows:?}"
@@ -110,7 +110,10 @@ fn example_segments_match_an_independent_computation() {
         &vars,
         "select s.email = f.email or (s.email is null and f.email is null) from `analytics.segment_clv_platinum` s join `analytics.customer_features` f using (customer_id)",
     );
-    assert!(!rows.is_empty() && rows.iter().all(|r| r[0] == true), "{rows:?}");
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r[0] == true),
+        "{rows:?}"
+    );
 }
 
 #[test]
@@ -137,11 +140,19 @@ fn segments_are_nodes_for_ls_compile_and_selection() {
         "every segment carries the `segment` tag"
     );
     let upstream = names(&["--select", "+segment_high_intent"]);
-    assert_eq!(upstream.last().map(String::as_str), Some("segment_high_intent"));
+    assert_eq!(
+        upstream.last().map(String::as_str),
+        Some("segment_high_intent")
+    );
     assert_eq!(upstream.len(), 6, "{upstream:?}");
     assert!(upstream.contains(&"customer_features".to_string()));
     assert_eq!(
-        names(&["--select", "customer_features+", "--exclude", "segment_clv_platinum"]),
+        names(&[
+            "--select",
+            "customer_features+",
+            "--exclude",
+            "segment_clv_platinum"
+        ]),
         [
             "customer_features",
             "segment_high_intent",
@@ -152,7 +163,15 @@ fn segments_are_nodes_for_ls_compile_and_selection() {
 
     let out = run(
         dir,
-        &["ls", "--vars", AS_OF_VARS, "--select", "segment_rfm_champions", "--output", "json"],
+        &[
+            "ls",
+            "--vars",
+            AS_OF_VARS,
+            "--select",
+            "segment_rfm_champions",
+            "--output",
+            "json",
+        ],
     )
     .ok();
     let node: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
@@ -161,14 +180,14 @@ fn segments_are_nodes_for_ls_compile_and_selection() {
     assert_eq!(node["path"], "segments/lifecycle.yml");
 
     run(dir, &["compile", "--vars", AS_OF_VARS]).ok();
-    let sql = std::fs::read_to_string(
-        dir.join("target/compiled/segments/segment_high_intent.sql"),
-    )
-    .unwrap();
+    let sql = std::fs::read_to_string(dir.join("target/compiled/segments/segment_high_intent.sql"))
+        .unwrap();
     assert!(sql.contains("from `analytics.customer_features`"), "{sql}");
     assert!(sql.contains("'high_intent' as segment"), "{sql}");
     assert!(
-        sql.contains("cast(last_order_date as date) <= date_sub(date '2026-11-23', interval 30 day)"),
+        sql.contains(
+            "cast(last_order_date as date) <= date_sub(date '2026-11-23', interval 30 day)"
+        ),
         "{sql}"
     );
     let run_sql =
@@ -211,34 +230,106 @@ fn segment(name: &str, rules: &str) -> String {
 fn every_operator_and_time_window_selects_the_right_rows() {
     let dir = people_project();
     let cases: &[(&str, &str, &[i64])] = &[
-        ("eq_hostile", r#"      {column: name, op: eq, value: "O'Brien \\ \"x\""}"#, &[2]),
+        (
+            "eq_hostile",
+            r#"      {column: name, op: eq, value: "O'Brien \\ \"x\""}"#,
+            &[2],
+        ),
         ("ne", "      {column: country, op: ne, value: DE}", &[2, 4]),
         ("gt", "      {column: score, op: gt, value: 0}", &[1, 2]),
-        ("gte", "      {column: score, op: gte, value: 0}", &[1, 2, 3]),
+        (
+            "gte",
+            "      {column: score, op: gte, value: 0}",
+            &[1, 2, 3],
+        ),
         ("lt", "      {column: score, op: lt, value: 0}", &[4]),
-        ("lte", "      {column: score, op: lte, value: 5}", &[2, 3, 4]),
-        ("between", "      {column: amount, op: between, value: [1.5, 3]}", &[1, 2]),
-        ("in_list", "      {column: country, op: in, value: [DE, US]}", &[1, 4]),
-        ("not_in", "      {column: country, op: not_in, value: [DE]}", &[2, 4]),
+        (
+            "lte",
+            "      {column: score, op: lte, value: 5}",
+            &[2, 3, 4],
+        ),
+        (
+            "between",
+            "      {column: amount, op: between, value: [1.5, 3]}",
+            &[1, 2],
+        ),
+        (
+            "in_list",
+            "      {column: country, op: in, value: [DE, US]}",
+            &[1, 4],
+        ),
+        (
+            "not_in",
+            "      {column: country, op: not_in, value: [DE]}",
+            &[2, 4],
+        ),
         ("is_null", "      {column: country, op: is_null}", &[3]),
-        ("not_null", "      {column: country, op: not_null}", &[1, 2, 4]),
-        ("contains_quote", "      {column: name, op: contains, value: \"'\"}", &[2]),
-        ("contains_pct", "      {column: name, op: contains, value: \"%\"}", &[]),
-        ("starts_with", "      {column: name, op: starts_with, value: O}", &[2, 4]),
+        (
+            "not_null",
+            "      {column: country, op: not_null}",
+            &[1, 2, 4],
+        ),
+        (
+            "contains_quote",
+            "      {column: name, op: contains, value: \"'\"}",
+            &[2],
+        ),
+        (
+            "contains_pct",
+            "      {column: name, op: contains, value: \"%\"}",
+            &[],
+        ),
+        (
+            "starts_with",
+            "      {column: name, op: starts_with, value: O}",
+            &[2, 4],
+        ),
         ("bool_eq", "      {column: vip, op: eq, value: true}", &[1]),
-        ("date_gte", "      {column: signup, op: gte, value: 2026-01-01}", &[1, 2, 3]),
-        ("ts_lt", "      {column: last_seen, op: lt, value: \"2026-11-16 00:00:00\"}", &[3]),
-        ("date_within", "      {column: signup, within_last: 30 days}", &[1]),
-        ("date_within_months", "      {column: signup, within_last: 2 months}", &[1, 2, 3]),
-        ("ts_within_week", "      {column: last_seen, within_last: 1 week}", &[1]),
-        ("ts_older", "      {column: last_seen, older_than: 7 days}", &[2, 3]),
-        ("date_older_year", "      {column: signup, older_than: 1 year}", &[]),
+        (
+            "date_gte",
+            "      {column: signup, op: gte, value: 2026-01-01}",
+            &[1, 2, 3],
+        ),
+        (
+            "ts_lt",
+            "      {column: last_seen, op: lt, value: \"2026-11-16 00:00:00\"}",
+            &[3],
+        ),
+        (
+            "date_within",
+            "      {column: signup, within_last: 30 days}",
+            &[1],
+        ),
+        (
+            "date_within_months",
+            "      {column: signup, within_last: 2 months}",
+            &[1, 2, 3],
+        ),
+        (
+            "ts_within_week",
+            "      {column: last_seen, within_last: 1 week}",
+            &[1],
+        ),
+        (
+            "ts_older",
+            "      {column: last_seen, older_than: 7 days}",
+            &[2, 3],
+        ),
+        (
+            "date_older_year",
+            "      {column: signup, older_than: 1 year}",
+            &[],
+        ),
         (
             "nested",
             "      any:\n        - {column: country, op: eq, value: FR}\n        - not:\n            any:\n              - {column: score, op: gt, value: 0}\n              - {column: country, op: is_null}",
             &[2, 4],
         ),
-        ("escape_hatch", "      {sql: \"score * 2 > amount\"}", &[1, 2]),
+        (
+            "escape_hatch",
+            "      {sql: \"score * 2 > amount\"}",
+            &[1, 2],
+        ),
         (
             "all_of",
             "      all:\n        - {column: vip, op: eq, value: false}\n        - {sql: \"lower(name) like 'b%'\"}",
@@ -271,7 +362,13 @@ fn every_operator_and_time_window_selects_the_right_rows() {
         "{}",
         "select name, segment from `analytics.segment_eq_hostile`",
     );
-    assert_eq!(rows, [[serde_json::json!("O'Brien \\ \"x\""), serde_json::json!("eq_hostile")]]);
+    assert_eq!(
+        rows,
+        [[
+            serde_json::json!("O'Brien \\ \"x\""),
+            serde_json::json!("eq_hostile")
+        ]]
+    );
 }
 
 /// A project with one segment whose second rule is `rule` (line 8 of segments/bad.yml).
@@ -302,8 +399,16 @@ fn expect_error(command: &str, rule: &str, needle: &str, message: &str, help: &s
         "expected `{location}` in:\n{}",
         out.stderr
     );
-    assert!(out.stderr.contains(message), "expected `{message}` in:\n{}", out.stderr);
-    assert!(out.stderr.contains(help), "expected `{help}` in:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains(message),
+        "expected `{message}` in:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(help),
+        "expected `{help}` in:\n{}",
+        out.stderr
+    );
     assert!(
         !dir.path().join("target/local/analytics").exists(),
         "nothing may be built when a segment is wrong"
@@ -373,7 +478,13 @@ fn bad_operator_fails_at_compile_with_a_suggestion() {
         "help:",
     );
     let rule = "{column: score, op: gte_, value: 1}";
-    expect_error("compile", rule, "gte_", "unknown operator", "did you mean `gte`?");
+    expect_error(
+        "compile",
+        rule,
+        "gte_",
+        "unknown operator",
+        "did you mean `gte`?",
+    );
 }
 
 #[test]
@@ -387,8 +498,16 @@ fn injection_through_sql_or_values_is_rejected_or_inert() {
         let dir = bad_segment(rule);
         let out = run(dir.path(), &["compile"]).expect_code(2);
         let location = format!("segments/bad.yml:8:{}:", column_of(rule, "\""));
-        assert!(out.stderr.contains(&location), "{rule}: expected {location} in\n{}", out.stderr);
-        assert!(out.stderr.contains("`sql:` rule"), "{rule}:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(&location),
+            "{rule}: expected {location} in\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("`sql:` rule"),
+            "{rule}:\n{}",
+            out.stderr
+        );
         assert!(!dir.path().join("target/manifest.json").exists());
     }
     // A value cannot leave its string literal: it is compared as data.
@@ -409,13 +528,21 @@ fn unknown_ref_in_from_suggests_the_model() {
         "segments:\n  - name: bad\n    from: ref('peple')\n    entity_key: id\n    rules: {column: score, op: gt, value: 0}\n",
     );
     let out = run(dir.path(), &["compile"]).expect_code(2);
-    assert!(out.stderr.contains("segments/bad.yml:3:11:"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("segments/bad.yml:3:11:"),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stderr.contains("segment `bad`: unknown ref `peple`"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("did you mean `people`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `people`?"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -428,7 +555,11 @@ fn unknown_keys_and_duplicate_names_are_config_errors() {
     );
     let out = run(dir.path(), &["compile"]).expect_code(2);
     assert!(out.stderr.contains("segments/bad.yml:5:"), "{}", out.stderr);
-    assert!(out.stderr.contains("did you mean `attributes`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `attributes`?"),
+        "{}",
+        out.stderr
+    );
 
     // Segments may also live under models/ (models/segments/*.yml).
     write(

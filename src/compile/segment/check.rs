@@ -78,22 +78,30 @@ pub fn sql_rules(rule: &Rule) -> Vec<&SqlRule> {
 }
 
 /// A `sql:` rule that does not plan against the upstream model.
-pub fn sql_rule_error(segment: &Segment, rule: &SqlRule, message: &str, columns: &Columns) -> Error {
-    let mut diagnostic = Diagnostic::new(format!(
-        "segment `{}`: `sql:` rule `{}`: {message}",
-        segment.name, rule.text
-    ))
-    .at(rule.at.clone());
-    if let Some(unknown) = unknown_field(message) {
-        diagnostic = diagnostic.help(format!(
-            "`{unknown}` is not a column of {}; {}",
-            segment.from,
-            suggestion(&unknown, columns.iter().map(|(n, _)| n.as_str()), "column")
-        ));
-    } else {
-        diagnostic = diagnostic.help("the expression is planned against the columns of the `from` model");
-    }
-    Error::config(diagnostic)
+pub fn sql_rule_error(
+    segment: &Segment,
+    rule: &SqlRule,
+    message: &str,
+    columns: &Columns,
+) -> Error {
+    let unknown = unknown_field(message);
+    let problem = match &unknown {
+        Some(name) => format!("`{name}` is not a column of {}", segment.from),
+        // DataFusion's messages can list every column on further lines.
+        None => message.lines().next().unwrap_or(message).to_string(),
+    };
+    let help = match &unknown {
+        Some(name) => suggestion(name, columns.iter().map(|(n, _)| n.as_str()), "column"),
+        None => "the expression is planned against the columns of the `from` model".into(),
+    };
+    Error::config(
+        Diagnostic::new(format!(
+            "segment `{}`: `sql:` rule `{}`: {problem}",
+            segment.name, rule.text
+        ))
+        .at(rule.at.clone())
+        .help(help),
+    )
 }
 
 /// A `sql:` rule whose value is not a boolean.
@@ -254,7 +262,10 @@ fn value_help(ty: &ColumnType) -> String {
         t if t.is_number() => "compare a number column with a number, e.g. value: 2".into(),
         ColumnType::String => "quote the value, e.g. value: \"2\"".into(),
         ColumnType::Bool => "compare a BOOL column with true or false".into(),
-        t => format!("values of type {} cannot be compared in a rule; use a {{sql: ...}} rule", t.name()),
+        t => format!(
+            "values of type {} cannot be compared in a rule; use a {{sql: ...}} rule",
+            t.name()
+        ),
     }
 }
 
@@ -265,15 +276,20 @@ fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
 fn parse_timestamp(s: &str) -> bool {
     let s = s.trim();
     chrono::DateTime::parse_from_rfc3339(s).is_ok()
-        || ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
-            .iter()
-            .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok())
+        || [
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M:%S%.f",
+        ]
+        .iter()
+        .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::segment::{SegmentFile, Segment};
+    use crate::project::segment::{Segment, SegmentFile};
     use std::path::Path;
 
     fn segment(rules: &str, attributes: &str) -> Segment {
@@ -282,8 +298,11 @@ mod tests {
         );
         let file: SegmentFile =
             crate::project::yaml::parse(Path::new("segments/s.yml"), &yaml).unwrap();
-        Segment::from_def(file.segments.into_iter().next().unwrap(), Path::new("segments/s.yml"))
-            .unwrap()
+        Segment::from_def(
+            file.segments.into_iter().next().unwrap(),
+            Path::new("segments/s.yml"),
+        )
+        .unwrap()
     }
 
     fn columns() -> Vec<(String, ColumnType)> {
@@ -332,9 +351,16 @@ mod tests {
     #[test]
     fn unknown_columns_suggest() {
         let d = diag("{column: order_total, op: gt, value: 2}");
-        assert!(d.message.contains("column `order_total` is not a column of ref('f')"), "{d}");
+        assert!(
+            d.message
+                .contains("column `order_total` is not a column of ref('f')"),
+            "{d}"
+        );
         assert_eq!(d.help.as_deref(), Some("did you mean `orders_total`?"));
-        assert_eq!(d.location.as_ref().map(|l| (l.line, l.column)), Some((8, 20)));
+        assert_eq!(
+            d.location.as_ref().map(|l| (l.line, l.column)),
+            Some((8, 20))
+        );
 
         let seg = segment("        - {column: email, op: is_null}\n", "[emial]");
         let d = check(&seg, &columns()).unwrap_err();
@@ -345,14 +371,38 @@ mod tests {
     #[test]
     fn values_must_fit_the_column() {
         for (rule, expected) in [
-            ("{column: orders_total, op: gt, value: \"two\"}", "value \"two\" is STRING but column `orders_total` is INT64"),
-            ("{column: email, op: eq, value: 3}", "value 3 is INT64 but column `email` is STRING"),
-            ("{column: consent, op: eq, value: 1}", "is INT64 but column `consent` is BOOL"),
-            ("{column: orders_total, op: in, value: [1, \"x\"]}", "STRING but column `orders_total`"),
-            ("{column: last_order_date, op: gt, value: yesterday}", "`yesterday` is not a DATE"),
-            ("{column: orders_total, op: contains, value: \"1\"}", "needs a STRING column"),
-            ("{column: email, within_last: 30 days}", "needs a DATE, DATETIME or TIMESTAMP column"),
-            ("{column: orders_total, older_than: 3 days}", "but `orders_total` is INT64"),
+            (
+                "{column: orders_total, op: gt, value: \"two\"}",
+                "value \"two\" is STRING but column `orders_total` is INT64",
+            ),
+            (
+                "{column: email, op: eq, value: 3}",
+                "value 3 is INT64 but column `email` is STRING",
+            ),
+            (
+                "{column: consent, op: eq, value: 1}",
+                "is INT64 but column `consent` is BOOL",
+            ),
+            (
+                "{column: orders_total, op: in, value: [1, \"x\"]}",
+                "STRING but column `orders_total`",
+            ),
+            (
+                "{column: last_order_date, op: gt, value: yesterday}",
+                "`yesterday` is not a DATE",
+            ),
+            (
+                "{column: orders_total, op: contains, value: \"1\"}",
+                "needs a STRING column",
+            ),
+            (
+                "{column: email, within_last: 30 days}",
+                "needs a DATE, DATETIME or TIMESTAMP column",
+            ),
+            (
+                "{column: orders_total, older_than: 3 days}",
+                "but `orders_total` is INT64",
+            ),
         ] {
             let d = diag(rule);
             assert!(d.message.contains(expected), "{rule}: {d}");
@@ -366,7 +416,10 @@ mod tests {
             "        - any:\n            - {sql: \"a < b\"}\n            - not: {sql: \"c\"}\n",
             "[]",
         );
-        let texts: Vec<&str> = sql_rules(&seg.rule).iter().map(|r| r.text.as_str()).collect();
+        let texts: Vec<&str> = sql_rules(&seg.rule)
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect();
         assert_eq!(texts, ["a < b", "c"]);
         assert_eq!(
             unknown_field("Schema error: No field named sesions_30d. Valid fields are a, b."),

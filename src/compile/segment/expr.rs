@@ -29,15 +29,15 @@ pub fn check_expression(text: &str) -> Result<(), String> {
         .map_err(|e| format!("syntax error: {}", strip_position(&e.to_string())))?;
     match parser.peek_token().token {
         Token::EOF => Ok(()),
-        other => Err(format!(
-            "expected one expression, found `{other}` after it"
-        )),
+        other => Err(format!("expected one expression, found `{other}` after it")),
     }
 }
 
 /// sqlparser appends " at Line: 1, Column: 7"; the location is the YAML value's.
 fn strip_position(message: &str) -> &str {
-    let message = message.strip_prefix("sql parser error: ").unwrap_or(message);
+    let message = message
+        .strip_prefix("sql parser error: ")
+        .unwrap_or(message);
     match message.rfind(" at Line: ") {
         Some(idx) => &message[..idx],
         None => message,

@@ -32,7 +32,8 @@ pub fn resolve_from(project: &Project, segment: &Segment) -> Result<FromRef> {
     match parse_from(&segment.from) {
         Some(FromRef::Ref(name)) if name == segment.node_name() => Err(error(
             format!("`from: {}` names the segment itself", segment.from),
-            "a segment reads the model holding one row per entity, e.g. ref('customer_features')".into(),
+            "a segment reads the model holding one row per entity, e.g. ref('customer_features')"
+                .into(),
         )),
         Some(FromRef::Ref(name)) => match project.models.get(&name) {
             Some(_) => Ok(FromRef::Ref(name)),
@@ -42,7 +43,10 @@ pub fn resolve_from(project: &Project, segment: &Segment) -> Result<FromRef> {
             )),
         },
         Some(FromRef::Source(source, table)) => {
-            if project.sources.contains_key(&(source.clone(), table.clone())) {
+            if project
+                .sources
+                .contains_key(&(source.clone(), table.clone()))
+            {
                 Ok(FromRef::Source(source, table))
             } else {
                 let known: Vec<String> = project

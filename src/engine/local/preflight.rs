@@ -36,7 +36,11 @@ impl LocalEngine {
             let Some(node) = compiled.nodes.get(name) else {
                 continue;
             };
-            if node.depends_on.iter().any(|d| unplanned.contains(d.as_str())) {
+            if node
+                .depends_on
+                .iter()
+                .any(|d| unplanned.contains(d.as_str()))
+            {
                 unplanned.insert(name.as_str());
                 continue;
             }
@@ -49,7 +53,12 @@ impl LocalEngine {
             match crate::sql::plan_query(&state, &node.sql, &self.translate).await {
                 Ok(plan) => {
                     let view = ViewTable::new(plan, Some(node.sql.clone()));
-                    register(&state, &node.relation.dataset, &node.relation.name, Arc::new(view))?;
+                    register(
+                        &state,
+                        &node.relation.dataset,
+                        &node.relation.name,
+                        Arc::new(view),
+                    )?;
                 }
                 Err(_) => {
                     unplanned.insert(name.as_str());
@@ -102,12 +111,9 @@ impl LocalEngine {
         let Some(relation) = upstream_relation(compiled, node) else {
             return Ok(false);
         };
-        let Ok(plan) = crate::sql::plan_query(
-            state,
-            &format!("select * from {relation}"),
-            &self.translate,
-        )
-        .await
+        let Ok(plan) =
+            crate::sql::plan_query(state, &format!("select * from {relation}"), &self.translate)
+                .await
         else {
             return Ok(false);
         };
@@ -120,11 +126,7 @@ impl LocalEngine {
                     let ty = plan.schema().field(0).data_type().clone();
                     if !matches!(ty, DataType::Boolean | DataType::Null) {
                         let found = column_type(&ty);
-                        return Err(check::sql_rule_type_error(
-                            segment,
-                            rule,
-                            found.name(),
-                        ));
+                        return Err(check::sql_rule_type_error(segment, rule, found.name()));
                     }
                 }
                 Err(e) => {
