@@ -582,3 +582,65 @@ fn unknown_keys_and_duplicate_names_are_config_errors() {
         [4]
     );
 }
+
+#[test]
+fn a_segment_can_read_a_source_table_and_be_a_view() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "cohort.yml",
+        "name: shop\nvars:\n  as_of: 2026-11-23\n  data_dir: data\n",
+    );
+    write(
+        dir.path(),
+        "data/raw_people.csv",
+        "id,email,seen_at\n1,a@x.com,2026-11-20T10:00:00Z\n2,b@y.com,2026-01-01T00:00:00Z\n3,,2026-11-22T00:00:00Z\n",
+    );
+    write(
+        dir.path(),
+        "models/sources.yml",
+        "sources:\n  - name: crm\n    location: \"{{ var('data_dir') }}\"\n    format: csv\n    tables:\n      - name: raw_people\n        columns:\n          - {name: id, type: INT64}\n          - {name: email, type: STRING}\n          - {name: seen_at, type: TIMESTAMP}\n",
+    );
+    write(
+        dir.path(),
+        "segments/recent.yml",
+        "segments:\n  - name: recent_x\n    from: source('crm', 'raw_people')\n    entity_key: id\n    attributes: [email]\n    config: {materialized: view}\n    rules:\n      all:\n        - {column: seen_at, within_last: 2 weeks}\n        - {column: email, op: not_null}\n",
+    );
+    let out = run(dir.path(), &["build"]).ok();
+    assert!(
+        out.stdout.contains("view  analytics.segment_recent_x"),
+        "{}",
+        out.stdout
+    );
+    let (_, rows) = query(
+        dir.path(),
+        "{}",
+        "select id, email, segment from `analytics.segment_recent_x`",
+    );
+    assert_eq!(
+        rows,
+        [[
+            serde_json::json!(1),
+            serde_json::json!("a@x.com"),
+            serde_json::json!("recent_x")
+        ]]
+    );
+
+    // A typo in a column of the source is caught by planning the source too.
+    write(
+        dir.path(),
+        "segments/recent.yml",
+        "segments:\n  - name: recent_x\n    from: source('crm', 'raw_people')\n    entity_key: id\n    rules: {column: seen, within_last: 2 weeks}\n",
+    );
+    let out = run(dir.path(), &["build"]).expect_code(2);
+    assert!(
+        out.stderr.contains("segments/recent.yml:5:21:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `seen_at`?"),
+        "{}",
+        out.stderr
+    );
+}
