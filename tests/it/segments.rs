@@ -644,3 +644,27 @@ fn a_segment_can_read_a_source_table_and_be_a_view() {
         out.stderr
     );
 }
+
+#[test]
+fn sql_rules_test_one_row_at_a_time() {
+    for rule in [
+        r#"{sql: "count(*) > 1"}"#,
+        r#"{sql: "row_number() over (order by id) > 1"}"#,
+    ] {
+        let dir = bad_segment(rule);
+        let out = run(dir.path(), &["build"]).expect_code(2);
+        let location = format!("segments/bad.yml:8:{}:", column_of(rule, "\""));
+        assert!(
+            out.stderr.contains(&location),
+            "{rule}: expected {location} in\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("aggregate and window functions are not allowed"),
+            "{rule}:\n{}",
+            out.stderr
+        );
+        assert!(!dir.path().join("target/local/analytics").exists());
+    }
+}

@@ -20,6 +20,7 @@ use datafusion::catalog::{
 use datafusion::common::DFSchema;
 use datafusion::execution::SessionState;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::LogicalPlan;
 
 use super::LocalEngine;
 use crate::compile::segment::check::{self, ColumnType};
@@ -59,6 +60,18 @@ impl LocalEngine {
                         &node.relation.name,
                         Arc::new(view),
                     )?;
+                }
+                // The rules were checked one by one; the whole SELECT must plan too.
+                Err(e) if node.segment.is_some() => {
+                    return Err(Error::config(
+                        Diagnostic::new(format!(
+                            "segment `{}` does not plan: {}",
+                            node.name.trim_start_matches("segment_"),
+                            e.message.lines().next().unwrap_or_default()
+                        ))
+                        .at(node.defined_at.clone())
+                        .help("check its `sql:` rules (one row-level condition each, no aggregates); `cohort compile` writes its SQL to target/compiled/"),
+                    ));
                 }
                 Err(_) => {
                     unplanned.insert(name.as_str());
@@ -123,6 +136,14 @@ impl LocalEngine {
             let sql = format!("select ({}) as rule from {relation}", rule.text);
             match crate::sql::plan_query(state, &sql, &self.translate).await {
                 Ok(plan) => {
+                    if !per_row(&plan) {
+                        return Err(check::sql_rule_error(
+                            segment,
+                            rule,
+                            "aggregate and window functions are not allowed: a rule tests one row",
+                            &columns,
+                        ));
+                    }
                     let ty = plan.schema().field(0).data_type().clone();
                     if !matches!(ty, DataType::Boolean | DataType::Null) {
                         let found = column_type(&ty);
@@ -135,6 +156,16 @@ impl LocalEngine {
             }
         }
         Ok(true)
+    }
+}
+
+/// Whether a rule's plan (`select (rule) from upstream`) tests rows one by
+/// one: no aggregate or window above the upstream relation.
+fn per_row(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(_) | LogicalPlan::Window(_) => false,
+        LogicalPlan::TableScan(_) | LogicalPlan::SubqueryAlias(_) => true,
+        other => other.inputs().into_iter().all(per_row),
     }
 }
 
