@@ -1,20 +1,19 @@
-//! Segment definitions: `segments:` in `segments/*.yml` (or any YAML file
-//! under the model paths, e.g. `models/segments/*.yml`), read into typed
-//! [`Segment`]s whose rules keep the file:line:col of every part, so later
-//! checks (unknown column, wrong value type) point at the offending rule.
-//!
-//! The YAML shape is checked here (keys, operators, value shapes, windows);
-//! column names and types are checked against the upstream model's planned
-//! schema later (`compile::segment::check`).
+//! Reading `segments:` YAML into typed [`Segment`]s. The YAML shape is
+//! checked here: keys (unknown ones get a suggestion), rule kinds, operators,
+//! the shape and type of values, time windows and output column names.
 
 use std::path::Path;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::schema_file::ModelConfig;
-use super::yaml::location_of;
+use super::{
+    Comparison, Literal, LiteralValue, Name, Op, Operand, Rule, SEGMENT_COLUMN, Segment, SqlRule,
+    TimeUnit, Window, WindowKind,
+};
 use crate::error::{Diagnostic, Error, Location, Result, closest};
+use crate::project::schema_file::ModelConfig;
+use crate::project::yaml::location_of;
 
 /// A `segments/*.yml` file.
 #[derive(Debug, Deserialize)]
@@ -70,219 +69,12 @@ pub struct RuleDef {
     pub sql: Option<Spanned<String>>,
 }
 
-/// A segment, validated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Segment {
-    pub name: String,
-    pub description: Option<String>,
-    /// `ref('model')` (or `source(...)`) as written.
-    pub from: String,
-    pub from_at: Location,
-    pub entity_key: Name,
-    pub attributes: Vec<Name>,
-    pub rule: Rule,
-    pub defined_at: Location,
-}
-
-/// A column name and where it was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Name {
-    pub name: String,
-    pub at: Location,
-}
-
-/// A rule tree.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Rule {
-    All(Vec<Rule>),
-    Any(Vec<Rule>),
-    Not(Box<Rule>),
-    Compare(Comparison),
-    Window(Window),
-    Sql(SqlRule),
-}
-
-/// `{column: c, op: gt, value: 2}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Comparison {
-    pub column: Name,
-    pub op: Op,
-    pub operand: Operand,
-    /// The rule itself.
-    pub at: Location,
-}
-
-/// Comparison operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Eq,
-    Ne,
-    Gt,
-    Gte,
-    Lt,
-    Lte,
-    Between,
-    In,
-    NotIn,
-    IsNull,
-    NotNull,
-    Contains,
-    StartsWith,
-}
-
-impl Op {
-    /// Every operator, by its YAML name.
-    pub const ALL: [(&'static str, Op); 13] = [
-        ("eq", Op::Eq),
-        ("ne", Op::Ne),
-        ("gt", Op::Gt),
-        ("gte", Op::Gte),
-        ("lt", Op::Lt),
-        ("lte", Op::Lte),
-        ("between", Op::Between),
-        ("in", Op::In),
-        ("not_in", Op::NotIn),
-        ("is_null", Op::IsNull),
-        ("not_null", Op::NotNull),
-        ("contains", Op::Contains),
-        ("starts_with", Op::StartsWith),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Op::ALL
-            .iter()
-            .find(|(_, op)| *op == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
-    }
-
-    /// Whether the operator reads a string (`contains`, `starts_with`).
-    pub fn is_text(self) -> bool {
-        matches!(self, Op::Contains | Op::StartsWith)
-    }
-}
-
-/// The value(s) an operator compares with.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Operand {
-    None,
-    One(Literal),
-    Range(Literal, Literal),
-    List(Vec<Literal>),
-}
-
-impl Operand {
-    pub fn literals(&self) -> Vec<&Literal> {
-        match self {
-            Operand::None => Vec::new(),
-            Operand::One(l) => vec![l],
-            Operand::Range(a, b) => vec![a, b],
-            Operand::List(l) => l.iter().collect(),
-        }
-    }
-}
-
-/// A typed value from the YAML file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Literal {
-    pub value: LiteralValue,
-    pub at: Location,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum LiteralValue {
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    String(String),
-}
-
-impl LiteralValue {
-    /// The BigQuery type name of the value, for messages.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            LiteralValue::Int(_) => "INT64",
-            LiteralValue::Float(_) => "FLOAT64",
-            LiteralValue::Bool(_) => "BOOL",
-            LiteralValue::String(_) => "STRING",
-        }
-    }
-}
-
-impl std::fmt::Display for LiteralValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LiteralValue::Int(i) => write!(f, "{i}"),
-            LiteralValue::Float(x) => write!(f, "{x}"),
-            LiteralValue::Bool(b) => write!(f, "{b}"),
-            LiteralValue::String(s) => write!(f, "{s:?}"),
-        }
-    }
-}
-
-/// `{column: c, within_last: 30 days}` or `{column: c, older_than: 90 days}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Window {
-    pub column: Name,
-    pub kind: WindowKind,
-    pub amount: u32,
-    pub unit: TimeUnit,
-    pub at: Location,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowKind {
-    /// The `amount` units ending on `as_of` (inclusive).
-    WithinLast,
-    /// On or before `as_of` minus `amount` units.
-    OlderThan,
-}
-
-impl WindowKind {
-    pub fn key(self) -> &'static str {
-        match self {
-            WindowKind::WithinLast => "within_last",
-            WindowKind::OlderThan => "older_than",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeUnit {
-    Day,
-    Week,
-    Month,
-    Year,
-}
-
-impl TimeUnit {
-    /// The BigQuery date part.
-    pub fn sql(self) -> &'static str {
-        match self {
-            TimeUnit::Day => "day",
-            TimeUnit::Week => "week",
-            TimeUnit::Month => "month",
-            TimeUnit::Year => "year",
-        }
-    }
-}
-
-/// `{sql: "sessions_30d < sessions_prev_30d"}`: one BigQuery boolean expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqlRule {
-    pub text: String,
-    pub at: Location,
-}
-
-/// The name of the output column holding the segment's name.
-pub const SEGMENT_COLUMN: &str = "segment";
-
 impl Segment {
     /// Validate a parsed definition from `file`.
     pub fn from_def(def: Spanned<SegmentDef>, file: &Path) -> Result<Segment> {
         let defined_at = location_of(file, &def);
         let def = def.value;
-        super::validate_identifier(&def.name, "segment name", defined_at.clone())?;
+        crate::project::validate_identifier(&def.name, "segment name", defined_at.clone())?;
         let ctx = Ctx {
             file,
             segment: &def.name,
@@ -322,16 +114,6 @@ impl Segment {
             defined_at,
         })
     }
-
-    /// The name of the node (model) the segment compiles to.
-    pub fn node_name(&self) -> String {
-        node_name(&self.name)
-    }
-}
-
-/// `segment_<name>`.
-pub fn node_name(segment: &str) -> String {
-    format!("segment_{segment}")
 }
 
 /// Validation context: the file and the segment, for messages.
@@ -668,7 +450,7 @@ mod tests {
     use super::*;
 
     fn load(yaml: &str) -> Result<Segment> {
-        let file: SegmentFile = super::super::yaml::parse(Path::new("segments/s.yml"), yaml)?;
+        let file: SegmentFile = crate::project::yaml::parse(Path::new("segments/s.yml"), yaml)?;
         let def = file.segments.into_iter().next().expect("one segment");
         Segment::from_def(def, Path::new("segments/s.yml"))
     }
