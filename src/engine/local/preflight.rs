@@ -250,3 +250,56 @@ fn internal(e: impl std::fmt::Display) -> Error {
         "cannot prepare the pre-build check: {e}"
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::TimeUnit;
+    use datafusion::prelude::SessionContext;
+
+    #[test]
+    fn local_types_map_to_bigquery_types() {
+        assert_eq!(column_type(&DataType::Int32), ColumnType::Int64);
+        assert_eq!(column_type(&DataType::Utf8View), ColumnType::String);
+        assert_eq!(column_type(&DataType::Date32), ColumnType::Date);
+        assert_eq!(
+            column_type(&DataType::Timestamp(TimeUnit::Microsecond, None)),
+            ColumnType::Datetime
+        );
+        assert_eq!(
+            column_type(&DataType::Timestamp(
+                TimeUnit::Microsecond,
+                Some("UTC".into())
+            )),
+            ColumnType::Timestamp
+        );
+        assert_eq!(
+            column_type(&DataType::Binary),
+            ColumnType::Other("BYTES".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn rules_with_aggregates_or_windows_are_not_per_row() {
+        let ctx = SessionContext::new();
+        ctx.sql("create view t as select 1 as a, count(*) over () as w")
+            .await
+            .unwrap();
+        let plan = |sql: &str| {
+            let ctx = ctx.clone();
+            let sql = sql.to_string();
+            async move { ctx.state().create_logical_plan(&sql).await.unwrap() }
+        };
+        // The upstream view has a window of its own; the rule does not.
+        assert!(per_row(&plan("select (a > 1) as rule from t").await));
+        assert!(per_row(
+            &plan("select (a in (select max(a) from t)) as rule from t").await
+        ));
+        assert!(!per_row(
+            &plan("select (count(*) > 1) as rule from t").await
+        ));
+        assert!(!per_row(
+            &plan("select (row_number() over () > 1) as rule from t").await
+        ));
+    }
+}
