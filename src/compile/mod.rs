@@ -5,6 +5,9 @@
 //! and `config()` (relation names depend on config); the second renders the
 //! final SQL with every relation known. Every statement is then parsed with
 //! sqlparser's BigQuery dialect, so syntax errors surface before anything runs.
+//!
+//! Segments are nodes too: their dependency is their `from`, and their SQL is
+//! generated from the rule tree ([`segment`]) rather than rendered by Jinja.
 
 pub mod materialize;
 pub mod relation;
