@@ -17,7 +17,12 @@ use super::{EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 /// Default number of models built at once.
 const DEFAULT_THREADS: usize = 4;
 
-pub fn compile(global: &GlobalArgs, select: &SelectArgs, printer: &Printer) -> Result<u8> {
+pub async fn compile(
+    global: &GlobalArgs,
+    select: &SelectArgs,
+    check: bool,
+    printer: &Printer,
+) -> Result<u8> {
     let session = Session::open(global)?;
     let selected = session.select(select)?;
     let target_dir = session.target_dir();
@@ -45,6 +50,30 @@ pub fn compile(global: &GlobalArgs, select: &SelectArgs, printer: &Printer) -> R
             .unwrap_or(&target_dir)
             .display()
     ));
+    if check {
+        return check_plans(&session, &selected, printer).await;
+    }
+    Ok(EXIT_OK)
+}
+
+/// `cohort compile --check`: plan the selected nodes on the local engine
+/// (checking segments against their upstream columns) without building.
+async fn check_plans(session: &Session, selected: &[String], printer: &Printer) -> Result<u8> {
+    let settings = session.local_settings()?;
+    generate_missing_sample_data(session, printer)?;
+    let engine = LocalEngine::open(&settings, &session.compiled).await?;
+    let problems = engine.check(&session.compiled, selected).await?;
+    for problem in &problems {
+        printer.error(problem);
+    }
+    printer.event(json!({"event": "checked", "nodes": selected.len(), "errors": problems.len()}));
+    if !problems.is_empty() {
+        return Ok(EXIT_FAILED);
+    }
+    printer.info(&format!(
+        "Checked {}: every statement plans on the local engine",
+        node_counts(session, selected)
+    ));
     Ok(EXIT_OK)
 }
 
@@ -61,7 +90,8 @@ pub async fn run(
     let settings = session.local_settings()?;
     generate_missing_sample_data(&session, printer)?;
     let engine = Arc::new(LocalEngine::open(&settings, &session.compiled).await?);
-    // Segment columns and types are checked by planning, before any table is written.
+    // Segment columns and types are checked by planning, before any table is written;
+    // models that do not plan are reported by the build itself.
     engine.check(&session.compiled, &selected).await?;
     let threads = args
         .threads

@@ -668,3 +668,35 @@ fn sql_rules_test_one_row_at_a_time() {
         assert!(!dir.path().join("target/local/analytics").exists());
     }
 }
+
+#[test]
+fn compile_check_plans_without_building() {
+    let rule = "{column: scroe, op: gt, value: 1}";
+    let dir = bad_segment(rule);
+    let out = run(dir.path(), &["compile", "--check"]).expect_code(2);
+    let location = format!("segments/bad.yml:8:{}:", column_of(rule, "scroe"));
+    assert!(out.stderr.contains(&location), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `score`?"),
+        "{}",
+        out.stderr
+    );
+
+    // Fixed, the check passes; a model that does not plan fails it (exit 1).
+    let dir = bad_segment("{column: score, op: lt, value: 9}");
+    let out = run(dir.path(), &["compile", "--check"]).ok();
+    assert!(
+        out.stdout
+            .contains("Checked 1 model and 1 segment: every statement plans"),
+        "{}",
+        out.stdout
+    );
+    write(
+        dir.path(),
+        "models/broken.sql",
+        "select nope from {{ ref('people') }}\n",
+    );
+    let out = run(dir.path(), &["compile", "--check"]).expect_code(1);
+    assert!(out.stderr.contains("model `broken`"), "{}", out.stderr);
+    assert!(!dir.path().join("target/local/analytics").exists());
+}

@@ -30,9 +30,18 @@ use crate::project::Segment;
 
 impl LocalEngine {
     /// Plan `selected` (names in dependency order) without running or writing anything.
-    pub async fn check(&self, compiled: &CompiledProject, selected: &[String]) -> Result<()> {
+    ///
+    /// A segment that does not fit its upstream is an `Err` (configuration);
+    /// the models that do not plan are returned (as the build would report
+    /// them), and nodes downstream of them are left out.
+    pub async fn check(
+        &self,
+        compiled: &CompiledProject,
+        selected: &[String],
+    ) -> Result<Vec<Error>> {
         let state = self.scratch_state().await?;
         let mut unplanned: BTreeSet<&str> = BTreeSet::new();
+        let mut problems = Vec::new();
         for name in selected {
             let Some(node) = compiled.nodes.get(name) else {
                 continue;
@@ -42,6 +51,11 @@ impl LocalEngine {
                 .iter()
                 .any(|d| unplanned.contains(d.as_str()))
             {
+                unplanned.insert(name.as_str());
+                continue;
+            }
+            if let Err(e) = self.check_sources(node) {
+                problems.push(e);
                 unplanned.insert(name.as_str());
                 continue;
             }
@@ -73,12 +87,13 @@ impl LocalEngine {
                         .help("check its `sql:` rules (one row-level condition each, no aggregates); `cohort compile` writes its SQL to target/compiled/"),
                     ));
                 }
-                Err(_) => {
+                Err(e) => {
+                    problems.push(super::sql_error(node, &e));
                     unplanned.insert(name.as_str());
                 }
             }
         }
-        Ok(())
+        Ok(problems)
     }
 
     /// A state sharing this session's functions and tables, with a catalog of its own.
