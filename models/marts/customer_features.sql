@@ -61,6 +61,7 @@ base as (
         coalesce(o.revenue_total, 0) as revenue_total,
         o.first_order_at,
         o.last_order_at,
+        date(o.last_order_at) as last_order_date,
         date_diff({{ as_of }}, date(o.last_order_at), day) as days_since_last_order,
         coalesce(s.sessions_30d, 0) as sessions_30d,
         coalesce(s.sessions_prev_30d, 0) as sessions_prev_30d,

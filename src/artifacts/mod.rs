@@ -102,7 +102,7 @@ pub fn manifest(project: &Project, compiled: &CompiledProject) -> Value {
         nodes.insert(
             node.unique_id.clone(),
             json!({
-                "resource_type": "model",
+                "resource_type": node.resource_type(),
                 "name": node.name,
                 "original_file_path": node.path.to_string_lossy().replace('\\', "/"),
                 "relation_name": node.relation.quoted(),

@@ -87,6 +87,10 @@ pub enum Command {
     Compile {
         #[command(flatten)]
         select: SelectArgs,
+        /// Also plan the selected nodes on the local engine (segments checked
+        /// against their upstream columns), without building anything.
+        #[arg(long)]
+        check: bool,
     },
     /// Build the selected models.
     Run(RunArgs),

@@ -17,7 +17,12 @@ use super::{EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 /// Default number of models built at once.
 const DEFAULT_THREADS: usize = 4;
 
-pub fn compile(global: &GlobalArgs, select: &SelectArgs, printer: &Printer) -> Result<u8> {
+pub async fn compile(
+    global: &GlobalArgs,
+    select: &SelectArgs,
+    check: bool,
+    printer: &Printer,
+) -> Result<u8> {
     let session = Session::open(global)?;
     let selected = session.select(select)?;
     let target_dir = session.target_dir();
@@ -35,8 +40,8 @@ pub fn compile(global: &GlobalArgs, select: &SelectArgs, printer: &Printer) -> R
         }
     }
     printer.info(&format!(
-        "Compiled {} models for target `{}` ({}); manifest at {}",
-        selected.len(),
+        "Compiled {} for target `{}` ({}); manifest at {}",
+        node_counts(&session, &selected),
         session.target.name,
         session.target.type_name(),
         target_dir
@@ -44,6 +49,30 @@ pub fn compile(global: &GlobalArgs, select: &SelectArgs, printer: &Printer) -> R
             .strip_prefix(&session.project.root)
             .unwrap_or(&target_dir)
             .display()
+    ));
+    if check {
+        return check_plans(&session, &selected, printer).await;
+    }
+    Ok(EXIT_OK)
+}
+
+/// `cohort compile --check`: plan the selected nodes on the local engine
+/// (checking segments against their upstream columns) without building.
+async fn check_plans(session: &Session, selected: &[String], printer: &Printer) -> Result<u8> {
+    let settings = session.local_settings()?;
+    generate_missing_sample_data(session, printer)?;
+    let engine = LocalEngine::open(&settings, &session.compiled).await?;
+    let problems = engine.check(&session.compiled, selected).await?;
+    for problem in &problems {
+        printer.error(problem);
+    }
+    printer.event(json!({"event": "checked", "nodes": selected.len(), "errors": problems.len()}));
+    if !problems.is_empty() {
+        return Ok(EXIT_FAILED);
+    }
+    printer.info(&format!(
+        "Checked {}: every statement plans on the local engine",
+        node_counts(session, selected)
     ));
     Ok(EXIT_OK)
 }
@@ -61,15 +90,17 @@ pub async fn run(
     let settings = session.local_settings()?;
     generate_missing_sample_data(&session, printer)?;
     let engine = Arc::new(LocalEngine::open(&settings, &session.compiled).await?);
+    // Segment columns and types are checked by planning, before any table is written;
+    // models that do not plan are reported by the build itself.
+    engine.check(&session.compiled, &selected).await?;
     let threads = args
         .threads
         .or(session.target.threads())
         .unwrap_or(DEFAULT_THREADS);
 
     printer.info(&format!(
-        "Building {} model{} on target `{}` (DataFusion, local) as of {}",
-        selected.len(),
-        if selected.len() == 1 { "" } else { "s" },
+        "Building {} on target `{}` (DataFusion, local) as of {}",
+        node_counts(&session, &selected),
         session.target.name,
         session.project.as_of
     ));
@@ -107,6 +138,26 @@ pub async fn run(
         f if f.iter().all(|r| r.config_error) => EXIT_CONFIG,
         _ => EXIT_FAILED,
     })
+}
+
+/// "5 models and 4 segments", "1 model".
+fn node_counts(session: &Session, selected: &[String]) -> String {
+    let segments = selected
+        .iter()
+        .filter(|n| {
+            session
+                .compiled
+                .nodes
+                .get(*n)
+                .is_some_and(|node| node.segment.is_some())
+        })
+        .count();
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let models = plural(selected.len() - segments, "model");
+    match segments {
+        0 => models,
+        n => format!("{models} and {}", plural(n, "segment")),
+    }
 }
 
 /// Resolve when Ctrl-C or SIGTERM arrives, and tell the runner to stop.

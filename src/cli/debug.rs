@@ -20,14 +20,18 @@ pub async fn run(global: &GlobalArgs, printer: &Printer) -> Result<u8> {
         "project",
         format!("{} ({})", project.name(), project.root.display()),
     );
-    out(
-        "nodes",
+    out("nodes", {
+        let segments = project
+            .models
+            .values()
+            .filter(|m| matches!(m.body, cohort::project::ModelBody::Segment(_)))
+            .count();
         format!(
-            "{} models, {} source tables",
-            project.models.len(),
+            "{} models, {segments} segments, {} source tables",
+            project.models.len() - segments,
             project.sources.len()
-        ),
-    );
+        )
+    });
     out("as_of", project.as_of.to_string());
     let profiles = profile::find_profiles_file(
         &project.root,

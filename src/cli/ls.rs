@@ -26,7 +26,7 @@ pub fn run(
                 let line = json!({
                     "unique_id": node.unique_id,
                     "name": node.name,
-                    "resource_type": "model",
+                    "resource_type": node.resource_type(),
                     "materialized": node.materialization.as_str(),
                     "relation": node.relation.to_string(),
                     "path": node.path,

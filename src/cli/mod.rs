@@ -62,7 +62,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, Error> {
     match &cli.command {
         Command::Init { dir } => init::run(dir, printer),
         Command::Ls { select, output } => ls::run(global, select, *output, printer),
-        Command::Compile { select } => build::compile(global, select, printer),
+        Command::Compile { select, check } => build::compile(global, select, *check, printer).await,
         Command::Run(args) => build::run(global, args, "run", printer).await,
         Command::Build(args) => build::run(global, args, "build", printer).await,
         Command::Show {

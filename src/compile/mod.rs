@@ -5,9 +5,13 @@
 //! and `config()` (relation names depend on config); the second renders the
 //! final SQL with every relation known. Every statement is then parsed with
 //! sqlparser's BigQuery dialect, so syntax errors surface before anything runs.
+//!
+//! Segments are nodes too: their dependency is their `from`, and their SQL is
+//! generated from the rule tree ([`segment`]) rather than rendered by Jinja.
 
 pub mod materialize;
 pub mod relation;
+pub mod segment;
 pub mod yaml_model;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,7 +27,8 @@ use crate::error::{Diagnostic, Error, Location, Result};
 use crate::graph::{Graph, NodeInfo};
 use crate::jinja::{RenderScope, Renderer, Resolver};
 use crate::profile::Target;
-use crate::project::{ColumnDef, Model, ModelBody, ModelConfig, Project, SourceTable};
+use crate::project::{ColumnDef, Model, ModelBody, ModelConfig, Project, Segment, SourceTable};
+use yaml_model::FromRef;
 
 /// A compiled project.
 #[derive(Debug, Clone)]
@@ -59,6 +64,20 @@ pub struct CompiledNode {
     pub columns: Vec<ColumnDef>,
     #[serde(skip)]
     pub defined_at: Location,
+    /// For a segment's node: the segment (checked against its upstream before a build).
+    #[serde(skip)]
+    pub segment: Option<Arc<Segment>>,
+}
+
+impl CompiledNode {
+    /// `model` or `segment`.
+    pub fn resource_type(&self) -> &'static str {
+        if self.segment.is_some() {
+            "segment"
+        } else {
+            "model"
+        }
+    }
 }
 
 /// A source table with its relation and, for local runs, its file.
@@ -91,6 +110,15 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
     let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut templates: BTreeMap<String, String> = BTreeMap::new();
     for model in project.models.values() {
+        if let ModelBody::Segment(segment) = &model.body {
+            let refs = match segment::resolve_from(project, segment)? {
+                FromRef::Ref(name) => vec![name],
+                FromRef::Source(..) => Vec::new(),
+            };
+            deps.insert(model.name.clone(), refs);
+            configs.insert(model.name.clone(), model.config.clone());
+            continue;
+        }
         let template = template_of(model, project)?;
         let this = provisional[&model.name].quoted();
         let rendered = render(&renderer, model, &template, resolver1.clone(), this)?;
@@ -121,13 +149,16 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
         let model = &project.models[name];
         let config = configs[name].clone();
         let relation = relations[name].clone();
-        let rendered = render(
-            &renderer,
-            model,
-            &templates[name],
-            resolver2.clone(),
-            relation.quoted(),
-        )?;
+        let rendered = match &model.body {
+            ModelBody::Segment(segment) => compile_segment(project, segment, &relations, &sources)?,
+            _ => render(
+                &renderer,
+                model,
+                &templates[name],
+                resolver2.clone(),
+                relation.quoted(),
+            )?,
+        };
         let materialization =
             Materialization::parse(config.materialized.as_deref(), &model.defined_at)?;
         check_sql(model, &rendered.sql)?;
@@ -157,6 +188,10 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
                 description: model.description.clone(),
                 columns: model.columns.clone(),
                 defined_at: model.defined_at.clone(),
+                segment: match &model.body {
+                    ModelBody::Segment(segment) => Some(Arc::new(segment.as_ref().clone())),
+                    _ => None,
+                },
             },
         );
     }
@@ -201,7 +236,52 @@ fn template_of(model: &Model, _project: &Project) -> Result<String> {
             check_yaml_refs(model, spec)?;
             yaml_model::render_sql(model, spec)
         }
+        // Segments are compiled without Jinja (see `compile_segment`).
+        ModelBody::Segment(_) => Ok(String::new()),
     }
+}
+
+/// A segment's SQL, written with its `from` relation already resolved.
+fn compile_segment(
+    project: &Project,
+    segment: &Segment,
+    relations: &BTreeMap<String, Relation>,
+    sources: &BTreeMap<(String, String), CompiledSource>,
+) -> Result<crate::jinja::Rendered> {
+    let from = segment::resolve_from(project, segment)?;
+    let (relation, refs, source_keys) = match &from {
+        FromRef::Ref(name) => (
+            relations.get(name).map(Relation::quoted),
+            vec![name.clone()],
+            Vec::new(),
+        ),
+        FromRef::Source(s, t) => {
+            let key = (s.clone(), t.clone());
+            (
+                sources.get(&key).map(|c| c.relation.quoted()),
+                Vec::new(),
+                vec![key],
+            )
+        }
+    };
+    let relation = relation.ok_or_else(|| {
+        Error::config(
+            Diagnostic::new(format!(
+                "segment `{}`: `{}` has no relation",
+                segment.name, segment.from
+            ))
+            .at(segment.from_at.clone()),
+        )
+    })?;
+    let sql = segment::select_sql(segment, &relation, project.as_of)?;
+    Ok(crate::jinja::Rendered {
+        sql,
+        captured: crate::jinja::Captured {
+            refs,
+            sources: source_keys,
+            ..Default::default()
+        },
+    })
 }
 
 /// Check `from:`/`to:` references of a YAML model up front, so errors point at those keys.

@@ -17,6 +17,10 @@ pub struct ProjectFile {
     /// Folders holding models (`*.yml`, `*.sql`) and segments, relative to the project.
     #[serde(default = "default_model_paths")]
     pub model_paths: Vec<PathBuf>,
+    /// Folders holding segment definitions (`*.yml`); YAML files under the
+    /// model paths may declare `segments:` too.
+    #[serde(default = "default_segment_paths")]
+    pub segment_paths: Vec<PathBuf>,
     /// Folders holding Jinja macros (`*.sql`).
     #[serde(default = "default_macro_paths")]
     pub macro_paths: Vec<PathBuf>,
@@ -59,6 +63,10 @@ pub struct SampleDataConfig {
 
 fn default_model_paths() -> Vec<PathBuf> {
     vec![PathBuf::from("models")]
+}
+
+fn default_segment_paths() -> Vec<PathBuf> {
+    vec![PathBuf::from("segments")]
 }
 
 fn default_macro_paths() -> Vec<PathBuf> {

@@ -5,6 +5,7 @@
 pub mod config;
 mod discover;
 pub mod schema_file;
+pub mod segment;
 pub mod vars;
 pub mod yaml;
 
@@ -18,6 +19,7 @@ pub use config::{ModelDefaults, ProjectFile, SampleDataConfig};
 pub use schema_file::{
     ColumnDef, DedupeDef, FileFormat, JoinDef, JoinKind, ModelConfig, PartitionBy,
 };
+pub use segment::Segment;
 
 use crate::error::{Diagnostic, Error, Location, Result};
 use schema_file::{ModelDef, SchemaFile, SourceDef};
@@ -84,6 +86,8 @@ pub enum ModelBody {
     Sql { raw: String },
     /// A YAML-declared model.
     Yaml(Box<YamlModel>),
+    /// A segment: its members, selected from the `from` model by rules.
+    Segment(Box<Segment>),
 }
 
 /// The parts of a YAML-declared model that compile to SQL.
@@ -146,6 +150,12 @@ impl Project {
         let mut builder = Builder::new(&root, &file);
         for path in discover::files(&root, &file.model_paths, &["yml", "yaml"])? {
             builder.add_schema_file(&path)?;
+        }
+        let schema_files = discover::files(&root, &file.model_paths, &["yml", "yaml"])?;
+        for path in discover::files(&root, &file.segment_paths, &["yml", "yaml"])? {
+            if !schema_files.contains(&path) {
+                builder.add_segment_file(&path)?;
+            }
         }
         for path in discover::files(&root, &file.model_paths, &["sql"])? {
             builder.add_sql_model(&path)?;
@@ -225,6 +235,9 @@ impl<'a> Builder<'a> {
             let at = yaml::location_of(&rel, &source);
             self.add_source(source.value, &rel, at)?;
         }
+        for segment in parsed.segments {
+            self.add_segment(segment, &rel, &text)?;
+        }
         for model in parsed.models {
             let at = yaml::location_of(&rel, &model);
             let def = model.value;
@@ -236,6 +249,60 @@ impl<'a> Builder<'a> {
             }
         }
         Ok(())
+    }
+
+    fn add_segment_file(&mut self, path: &Path) -> Result<()> {
+        let rel = self.relative(path);
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let parsed: segment::SegmentFile = yaml::parse(&rel, &text)?;
+        for def in parsed.segments {
+            self.add_segment(def, &rel, &text)?;
+        }
+        Ok(())
+    }
+
+    /// A segment becomes a model named `segment_<name>` whose body is the segment.
+    fn add_segment(
+        &mut self,
+        def: serde_saphyr::Spanned<segment::SegmentDef>,
+        rel: &Path,
+        text: &str,
+    ) -> Result<()> {
+        let mut tags = def.value.tags.clone();
+        let config = def.value.config.clone().unwrap_or_default();
+        let segment = Segment::from_def(def, rel)?;
+        if !tags.iter().any(|t| t == "segment") {
+            tags.push("segment".to_string());
+        }
+        let config = config
+            .or(&ModelConfig {
+                tags,
+                ..ModelConfig::default()
+            })
+            .or(&self.defaults);
+        let columns = std::iter::once(&segment.entity_key)
+            .chain(&segment.attributes)
+            .map(|n| n.name.clone())
+            .chain(std::iter::once(segment::SEGMENT_COLUMN.to_string()))
+            .map(|name| ColumnDef {
+                name,
+                expr: None,
+                data_type: None,
+                description: None,
+            })
+            .collect();
+        let model = Model {
+            name: segment.node_name(),
+            path: rel.to_path_buf(),
+            description: segment.description.clone(),
+            columns,
+            config,
+            defined_at: segment.defined_at.clone(),
+            checksum: checksum(text),
+            body: ModelBody::Segment(Box::new(segment)),
+        };
+        validate_identifier(&model.name, "segment name", model.defined_at.clone())?;
+        self.insert_model(model)
     }
 
     fn add_source(&mut self, def: SourceDef, rel: &Path, at: Location) -> Result<()> {

@@ -1,5 +1,6 @@
 //! The YAML files under `models/`: `sources:` (raw tables) and `models:`
-//! (YAML-declared models, or properties of SQL models).
+//! (YAML-declared models, or properties of SQL models) and `segments:`
+//! (see [`super::segment`]).
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,9 @@ pub struct SchemaFile {
     pub sources: Vec<Spanned<SourceDef>>,
     #[serde(default)]
     pub models: Vec<Spanned<ModelDef>>,
+    /// Segments may live next to models (`models/segments/*.yml`).
+    #[serde(default)]
+    pub segments: Vec<Spanned<super::segment::SegmentDef>>,
 }
 
 /// A group of raw tables living in one dataset.

@@ -6,6 +6,7 @@ mod conformance;
 mod errors;
 mod init;
 mod interrupt;
+mod segments;
 mod select;
 mod show;
 mod support;

@@ -24,12 +24,16 @@ fn selectors_pick_the_right_nodes_in_dependency_order() {
             "campaign_touches",
             "sessions",
             "transactions",
-            "customer_features"
+            "customer_features",
+            "segment_clv_platinum",
+            "segment_high_intent",
+            "segment_high_value_churn_risk",
+            "segment_rfm_champions"
         ]
     );
     assert_eq!(ls(dir, &["--select", "customers"]), ["customers"]);
     assert_eq!(
-        ls(dir, &["--select", "customers+"]),
+        ls(dir, &["--select", "customers+", "--exclude", "tag:segment"]),
         ["customers", "campaign_touches", "customer_features"]
     );
     assert_eq!(

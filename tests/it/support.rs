@@ -65,12 +65,12 @@ pub fn run(dir: &Path, args: &[&str]) -> Run {
     Run::from_output(output)
 }
 
-/// A temp dir holding a copy of the example project (cohort.yml, models/, macros/).
+/// A temp dir holding a copy of the example project (cohort.yml, models/, macros/, segments/).
 pub fn example_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = repo_root();
     std::fs::copy(root.join("cohort.yml"), dir.path().join("cohort.yml")).expect("copy cohort.yml");
-    for folder in ["models", "macros"] {
+    for folder in ["models", "macros", "segments"] {
         copy_dir(&root.join(folder), &dir.path().join(folder));
     }
     dir

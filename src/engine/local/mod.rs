@@ -2,6 +2,7 @@
 //! (through [`crate::sql`]) over Parquet files, with tables stored by
 //! [`storage`] and swapped in atomically.
 
+mod preflight;
 pub mod session;
 pub mod storage;
 
