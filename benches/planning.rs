@@ -14,7 +14,14 @@ use cohort::project::{LoadOptions, Project};
 use cohort::sample::{self, SampleOptions};
 use cohort::sql::{self, TranslateOptions};
 
-const RUNS: usize = 200;
+/// Timed repetitions per measurement; `COHORT_BENCH_RUNS` overrides it
+/// (e.g. 1 under valgrind's callgrind, which counts instructions).
+fn runs() -> usize {
+    std::env::var("COHORT_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -42,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let target = Target::default_local();
 
     let load_compile = median(
-        (0..50)
+        (0..runs().min(50))
             .map(|_| {
                 let t = Instant::now();
                 let project = Project::load(root, &options).expect("load");
@@ -76,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for name in compiled.graph.order() {
         let node = &compiled.nodes[name];
         let parse = median(
-            (0..RUNS)
+            (0..runs())
                 .map(|_| {
                     let t = Instant::now();
                     let _ = sql::parse::parse_bigquery(&node.sql).expect("parse");
@@ -86,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         let statement = sql::parse::parse_single(&node.sql)?;
         let translate_time = median(
-            (0..RUNS)
+            (0..runs())
                 .map(|_| {
                     let t = Instant::now();
                     let _ = sql::translate::to_datafusion(statement.clone(), &translate)
@@ -96,7 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .collect(),
         );
         let plan = median(
-            (0..RUNS)
+            (0..runs())
                 .map(|_| {
                     let t = Instant::now();
                     let _ = runtime

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use datafusion::common::Result;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
@@ -36,9 +36,26 @@ fn rewrite_node(node: LogicalPlan, udfs: &Udfs) -> Result<Transformed<LogicalPla
     ) {
         return Ok(Transformed::no(node));
     }
+    // Most nodes hold no arithmetic: skip the schema merge and the expression
+    // names (formatting large expressions is the expensive part).
+    let mut any = false;
+    node.apply_expressions(|expr| {
+        any = has_arithmetic(expr);
+        Ok(if any {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    })?;
+    if !any {
+        return Ok(Transformed::no(node));
+    }
     let schema = merge_schema(&node.inputs());
     let preserver = NamePreserver::new(&node);
     let rewritten = node.map_expressions(|expr| {
+        if !has_arithmetic(&expr) {
+            return Ok(Transformed::no(expr));
+        }
         let saved = preserver.save(&expr);
         let result = expr.transform_up(|e| rewrite_expr(e, &schema, udfs))?;
         Ok(if result.transformed {
@@ -52,6 +69,20 @@ fn rewrite_node(node: LogicalPlan, udfs: &Udfs) -> Result<Transformed<LogicalPla
     } else {
         Ok(rewritten)
     }
+}
+
+/// Whether an expression holds a `+`, `-` or `*` (outside subqueries).
+fn has_arithmetic(expr: &Expr) -> bool {
+    expr.exists(|e| {
+        Ok(matches!(
+            e,
+            Expr::BinaryExpr(BinaryExpr {
+                op: Operator::Plus | Operator::Minus | Operator::Multiply,
+                ..
+            })
+        ))
+    })
+    .unwrap_or(true)
 }
 
 fn rewrite_expr(

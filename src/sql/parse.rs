@@ -29,6 +29,12 @@ pub fn parse_bigquery(sql: &str) -> Result<Vec<Statement>, SqlError> {
 /// special syntax (SUBSTR, TRIM, ...) and fails; quoting the name makes it a
 /// plain function name, which is what BigQuery means.
 fn quote_safe_function_names(tokens: &mut [TokenWithSpan]) {
+    let mentions_safe = tokens.iter().any(|t| {
+        matches!(&t.token, Token::Word(word) if word.quote_style.is_none() && word.value.eq_ignore_ascii_case("SAFE"))
+    });
+    if !mentions_safe {
+        return;
+    }
     let significant: Vec<usize> = (0..tokens.len())
         .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
         .collect();

@@ -469,13 +469,13 @@ fn case_when(condition: Expr, then: Expr, otherwise: Option<Expr>) -> Expr {
 }
 
 /// The positional arguments of a call without clauses (ORDER BY, LIMIT, ...).
-fn plain_args(f: &Function, name: &str) -> Result<Vec<Expr>, SqlError> {
-    let list = match &f.args {
+fn plain_args(f: &mut Function, name: &str) -> Result<Vec<Expr>, SqlError> {
+    let span = f.name.span();
+    let list = match &mut f.args {
         FunctionArguments::None => return Ok(vec![]),
         FunctionArguments::Subquery(_) => {
             return Err(
-                SqlError::unsupported(format!("{name} with a subquery argument"))
-                    .at_span(f.name.span()),
+                SqlError::unsupported(format!("{name} with a subquery argument")).at_span(span),
             );
         }
         FunctionArguments::List(list) => list,
@@ -483,19 +483,25 @@ fn plain_args(f: &Function, name: &str) -> Result<Vec<Expr>, SqlError> {
     if list.duplicate_treatment.is_some() || !list.clauses.is_empty() {
         return Err(
             SqlError::unsupported(format!("{name} with DISTINCT, ORDER BY or LIMIT"))
-                .at_span(f.name.span()),
+                .at_span(span),
         );
     }
-    list.args
-        .iter()
-        .map(|arg| match arg {
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e.clone()),
-            _ => Err(
-                SqlError::unsupported(format!("{name} with named or * arguments"))
-                    .at_span(f.name.span()),
-            ),
+    let plain = |arg: &FunctionArg| matches!(arg, FunctionArg::Unnamed(FunctionArgExpr::Expr(_)));
+    if !list.args.iter().all(plain) {
+        return Err(
+            SqlError::unsupported(format!("{name} with named or * arguments")).at_span(span),
+        );
+    }
+    // Moved, not cloned: the call is replaced by its rewrite, and cloning
+    // every level of a nested expression would cost its size times its depth.
+    Ok(list
+        .args
+        .drain(..)
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
         })
-        .collect()
+        .collect())
 }
 
 fn arity(f: &Function, name: &str, args: &[Expr], min: usize, max: usize) -> Result<(), SqlError> {
@@ -1024,7 +1030,8 @@ fn field_access(root: Expr, chain: Vec<AccessExpr>) -> Result<Expr, SqlError> {
 }
 
 fn subscript(array: Expr, index: Expr) -> Result<Expr, SqlError> {
-    if let Expr::Function(f) = &index {
+    let mut index = index;
+    if let Expr::Function(f) = &mut index {
         let marker = f.name.to_string();
         if let Some((_, _, udf)) = SUBSCRIPT_MARKERS.iter().find(|(_, m, _)| *m == marker) {
             let args = plain_args(f, "OFFSET")?;
