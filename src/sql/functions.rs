@@ -61,6 +61,47 @@ pub fn register_bigquery_functions(ctx: &SessionContext) {
         ctx.register_udf(udf);
     }
     ctx.register_udaf(checked_sum::checked_sum());
+    for f in array_lambdas() {
+        ctx.register_higher_order_function(f);
+    }
+    if let Some(get_field) = bq_get_field(&ctx.state()) {
+        ctx.register_udf(get_field);
+    }
+}
+
+/// DataFusion's array lambdas under `bq_` names, which only the translator
+/// writes (BigQuery SQL has no lambdas), for subqueries over a row's array.
+fn array_lambdas() -> Vec<Arc<datafusion::logical_expr::HigherOrderUDF>> {
+    use datafusion::functions_nested::{array_any_match, array_filter, array_transform};
+    vec![
+        Arc::new(
+            array_filter::array_filter_higher_order_function()
+                .as_ref()
+                .clone()
+                .with_aliases(["bq_array_filter"]),
+        ),
+        Arc::new(
+            array_transform::array_transform_higher_order_function()
+                .as_ref()
+                .clone()
+                .with_aliases(["bq_array_transform"]),
+        ),
+        Arc::new(
+            array_any_match::array_any_match_higher_order_function()
+                .as_ref()
+                .clone()
+                .with_aliases(["bq_array_any_match"]),
+        ),
+    ]
+}
+
+/// `get_field` as `bq_get_field`: STRUCT field access the translator writes
+/// (the `bq_` prefix keeps it from being read as BigQuery SQL again).
+fn bq_get_field(registry: &dyn datafusion::execution::FunctionRegistry) -> Option<ScalarUDF> {
+    registry
+        .udf("get_field")
+        .ok()
+        .map(|f| f.as_ref().clone().with_aliases(["bq_get_field"]))
 }
 
 /// Registers every UDF the translation emits on a session state, including
@@ -82,5 +123,11 @@ pub fn register_on_state(state: &mut SessionState) -> Result<()> {
         state.register_udf(Arc::new(udf))?;
     }
     state.register_udaf(Arc::new(checked_sum::checked_sum()))?;
+    for f in array_lambdas() {
+        state.register_higher_order_function(f)?;
+    }
+    if let Some(get_field) = bq_get_field(state) {
+        state.register_udf(Arc::new(get_field))?;
+    }
     Ok(())
 }

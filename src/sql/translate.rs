@@ -35,10 +35,12 @@ use datafusion::sql::sqlparser::tokenizer::Span;
 use super::functions::{SAFE_NATIVE, safe_name};
 use super::{SqlError, TranslateOptions};
 
+mod array_subqueries;
 mod functions;
 mod relations;
 mod subqueries;
 
+use array_subqueries::{is_array_scan, is_element_lambda, rewrite_array_subquery};
 use functions::{as_int64, interval_parts, rewrite_function};
 use relations::{rewrite_select, rewrite_table_factor, rewrite_table_name};
 use subqueries::rewrite_projection_subqueries;
@@ -180,6 +182,7 @@ impl VisitorMut for Rewriter<'_> {
     }
 
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> Flow {
+        rewrite_array_subquery(expr);
         prepare_expr(expr);
         ControlFlow::Continue(())
     }
@@ -482,8 +485,7 @@ fn plain_args(f: &mut Function, name: &str) -> Result<Vec<Expr>, SqlError> {
     };
     if list.duplicate_treatment.is_some() || !list.clauses.is_empty() {
         return Err(
-            SqlError::unsupported(format!("{name} with DISTINCT, ORDER BY or LIMIT"))
-                .at_span(span),
+            SqlError::unsupported(format!("{name} with DISTINCT, ORDER BY or LIMIT")).at_span(span),
         );
     }
     let plain = |arg: &FunctionArg| matches!(arg, FunctionArg::Unnamed(FunctionArgExpr::Expr(_)));
@@ -750,6 +752,7 @@ fn rewrite_expr(expr: &mut Expr, opts: &TranslateOptions) -> Result<Option<Expr>
             type_null_bytes_elements(&mut array.elem);
             Ok(None)
         }
+        Expr::Lambda(lambda) if is_element_lambda(lambda) => Ok(None),
         Expr::Lambda(_)
         | Expr::JsonAccess { .. }
         | Expr::Map(_)

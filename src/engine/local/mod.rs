@@ -334,7 +334,11 @@ impl LocalEngine {
             if let (Some(line), Some(column)) = (e.line, e.column) {
                 d.message = format!("{} (line {line}, column {column})", d.message);
             }
-            if let Some(help) = self.missing_sources_help() {
+            // A missing table is most likely a source without files yet.
+            if e.kind == crate::sql::SqlErrorKind::Plan
+                && e.message.contains("not found")
+                && let Some(help) = self.missing_sources_help()
+            {
                 d = d.help(help);
             }
             if e.kind == crate::sql::SqlErrorKind::Syntax {

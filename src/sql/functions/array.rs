@@ -48,6 +48,18 @@ pub fn udfs() -> Vec<ScalarUDF> {
             invoke_or_null,
         ),
         BqFunction::udf(
+            "bq_scalar_element",
+            ret_element,
+            coerce_list_one,
+            invoke_scalar_element,
+        ),
+        BqFunction::udf(
+            "bq_array_or_empty",
+            ret_same_list,
+            coerce_list_one,
+            invoke_or_empty,
+        ),
+        BqFunction::udf(
             "bq_array_to_string",
             ret_array_to_string,
             coerce_array_to_string,
@@ -201,6 +213,58 @@ fn invoke_offsets(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         offsets,
         Arc::new(Int64Array::from(values)),
         nulls,
+    )?))
+}
+
+/// A scalar subquery's value over an array: NULL when the array is empty or
+/// NULL, its element when it has one, an error when it has more.
+fn invoke_scalar_element(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
+    if args[0].data_type() == &DataType::Null {
+        return Ok(datafusion::arrow::array::new_null_array(ret, args[0].len()));
+    }
+    let list = args[0].as_list::<i32>();
+    let offsets = list.value_offsets();
+    let mut indices: Vec<Option<u64>> = Vec::with_capacity(list.len());
+    for i in 0..list.len() {
+        let len = offsets[i + 1] - offsets[i];
+        if list.is_null(i) || len == 0 {
+            indices.push(None);
+        } else if len == 1 {
+            indices.push(u64::try_from(offsets[i]).ok());
+        } else {
+            return Err(exec_error(format!(
+                "Scalar subquery produced more than one element ({len})"
+            )));
+        }
+    }
+    Ok(take(
+        list.values().as_ref(),
+        &UInt64Array::from(indices),
+        None,
+    )?)
+}
+
+/// The array itself, or an empty array of its type when it is NULL (`ARRAY(...)` is never NULL).
+fn invoke_or_empty(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
+    let DataType::List(field) = ret else {
+        return Err(exec_error("expected an ARRAY"));
+    };
+    if args[0].data_type() == &DataType::Null {
+        let values = datafusion::arrow::array::new_empty_array(field.data_type());
+        let offsets = OffsetBuffer::new_zeroed(args[0].len());
+        return Ok(Arc::new(ListArray::try_new(
+            Arc::clone(field),
+            offsets,
+            values,
+            None,
+        )?));
+    }
+    let list = args[0].as_list::<i32>();
+    Ok(Arc::new(ListArray::try_new(
+        Arc::clone(field),
+        list.offsets().clone(),
+        Arc::clone(list.values()),
+        None,
     )?))
 }
 

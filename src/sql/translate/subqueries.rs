@@ -8,6 +8,7 @@
 //!   a row is NULL (and `q` has rows), FALSE otherwise.
 //!
 //! Subqueries nested deeper (in a subquery's own WHERE) are left alone.
+//! `ARRAY(q)` anywhere becomes `q`'s values aggregated into an array.
 
 use datafusion::sql::sqlparser::ast::visit_expressions_mut;
 
@@ -52,6 +53,10 @@ impl VisitorMut for PredicateRewriter {
             return ControlFlow::Continue(());
         }
         let replacement = match expr {
+            // Over the current row's array: a lambda, see `array_subqueries`.
+            Expr::Exists { subquery, .. } if is_array_scan(subquery) => {
+                return ControlFlow::Continue(());
+            }
             Expr::Exists { subquery, negated } => exists_value(subquery, *negated),
             Expr::InSubquery {
                 expr: lhs,
@@ -77,6 +82,18 @@ const IN_TEMPLATE: &str = "SELECT (SELECT CASE \
      WHEN COUNT(*) > 0 AND (__bq_lhs IS NULL OR LOGICAL_OR(__bq_v IS NULL)) THEN NULL \
      ELSE FALSE END \
      FROM (SELECT 1) AS __bq_in(__bq_v))";
+
+const ARRAY_TEMPLATE: &str = "SELECT bq_array_or_empty(\
+     (SELECT ARRAY_AGG(__bq_v) FROM (SELECT 1) AS __bq_array(__bq_v)))";
+
+/// `ARRAY(q)` for a one-column query without ORDER BY: its values
+/// aggregated into an array, empty (not NULL) when `q` has no rows.
+pub(super) fn array_value(subquery: &Query) -> Option<Expr> {
+    if subquery.order_by.is_some() {
+        return None;
+    }
+    from_template(ARRAY_TEMPLATE, subquery, None).ok()
+}
 
 fn exists_value(subquery: &Query, negated: bool) -> Result<Expr, SqlError> {
     let value = from_template(EXISTS_TEMPLATE, subquery, None)?;
