@@ -1206,3 +1206,28 @@ async fn subqueries_over_the_rows_array_become_lambdas() {
             .await;
     assert_eq!(err.kind, SqlErrorKind::Unsupported, "{err:?}");
 }
+
+#[tokio::test]
+async fn unnest_of_a_struct_literal_makes_its_fields_columns() {
+    let ctx = context();
+    let plan = plan_query(
+        &ctx.state(),
+        "SELECT * FROM UNNEST([STRUCT('a' AS k, 1 AS v), ('b', 2)])",
+        &opts(),
+    )
+    .await
+    .unwrap();
+    let names: Vec<String> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["k", "v"]);
+    assert_eq!(
+        run("SELECT t.k, v, o FROM UNNEST([STRUCT('a' AS k, 1 AS v), STRUCT('b' AS k, 2 AS v)]) AS t WITH OFFSET AS o ORDER BY o")
+            .await
+            .unwrap(),
+        [["a", "1", "0"], ["b", "2", "1"]]
+    );
+}

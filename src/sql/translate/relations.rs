@@ -75,6 +75,12 @@ pub(super) fn rewrite_table_factor(factor: &mut TableFactor) -> Result<(), SqlEr
                         .at_span(span),
                 );
             }
+            if let Some(flat) =
+                struct_literal_unnest(alias, &array_exprs[0], *with_offset, with_offset_alias)?
+            {
+                *factor = flat;
+                return Ok(());
+            }
             let mut named = alias.take().unwrap_or_else(|| TableAlias {
                 explicit: true,
                 name: Ident::new("__bq_unnest"),
@@ -380,6 +386,69 @@ pub(super) fn wrap_unnest(
         }),
         sample: None,
     })
+}
+
+/// The element alias of a flattened STRUCT-literal UNNEST (never flattened again).
+const STRUCT_ELEMENT: &str = "__bq_s";
+
+/// `UNNEST([STRUCT(1 AS a, 'x' AS b), ...]) [AS t]`: BigQuery makes each
+/// STRUCT field a column (`SELECT *` gives `a, b`; `t.a` and `a` both
+/// work). The literal's field names are known here, so the UNNEST becomes
+/// `(SELECT __bq_s.a AS a, __bq_s.b AS b FROM UNNEST(...) AS __bq_s) AS t`.
+fn struct_literal_unnest(
+    alias: &Option<TableAlias>,
+    array: &Expr,
+    with_offset: bool,
+    with_offset_alias: &Option<Ident>,
+) -> Result<Option<TableFactor>, SqlError> {
+    if alias
+        .as_ref()
+        .is_some_and(|a| a.name.value == STRUCT_ELEMENT || !a.columns.is_empty())
+    {
+        return Ok(None);
+    }
+    let Expr::Array(Array { elem, .. }) = array else {
+        return Ok(None);
+    };
+    let Some(fields) = elem.first().and_then(struct_field_names) else {
+        return Ok(None);
+    };
+    let mut items: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let name = f.value.to_lowercase().replace('`', "");
+            format!("{STRUCT_ELEMENT}.`{name}` AS `{name}`")
+        })
+        .collect();
+    let mut from = format!("UNNEST([1]) AS {STRUCT_ELEMENT}");
+    if with_offset || with_offset_alias.is_some() {
+        let name = offset_name(with_offset_alias.clone()).replace('`', "");
+        items.push(format!("__bq_o AS `{name}`"));
+        from.push_str(" WITH OFFSET AS __bq_o");
+    }
+    let sql = format!("SELECT {} FROM {from}", items.join(", "));
+    let Statement::Query(mut query) = crate::sql::parse::parse_single(&sql)? else {
+        return Err(SqlError::plan("UNNEST rewrite failed"));
+    };
+    if let SetExpr::Select(select) = query.body.as_mut()
+        && let Some(TableFactor::UNNEST { array_exprs, .. }) =
+            select.from.first_mut().map(|t| &mut t.relation)
+    {
+        *array_exprs = vec![array.clone()];
+    }
+    let mut named = alias.clone().unwrap_or_else(|| TableAlias {
+        explicit: true,
+        name: Ident::new("__bq_unnest"),
+        columns: vec![],
+        at: None,
+    });
+    normalize_alias(&mut named);
+    Ok(Some(TableFactor::Derived {
+        lateral: false,
+        subquery: query,
+        alias: Some(named),
+        sample: None,
+    }))
 }
 
 pub(super) fn normalize_wildcard(options: &mut WildcardAdditionalOptions) {
