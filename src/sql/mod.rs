@@ -11,6 +11,8 @@
 mod checked;
 pub mod functions;
 mod names;
+
+pub use names::lowercase_columns;
 pub mod parse;
 pub mod translate;
 

@@ -102,6 +102,29 @@ pub fn restore_case(plan: LogicalPlan, names: &HashMap<String, String>) -> Resul
     LogicalPlanBuilder::from(plan).project(columns)?.build()
 }
 
+/// The plan with its upper-case column names exposed in lower case, the
+/// way a downstream query (lowercased by the translation) refers to them.
+pub fn lowercase_columns(plan: LogicalPlan) -> Result<LogicalPlan> {
+    if plan
+        .schema()
+        .fields()
+        .iter()
+        .all(|f| *f.name() == f.name().to_lowercase())
+    {
+        return Ok(plan);
+    }
+    let columns: Vec<Expr> = plan
+        .schema()
+        .columns()
+        .into_iter()
+        .map(|column| {
+            let lower = column.name.to_lowercase();
+            Expr::Column(column).alias(lower)
+        })
+        .collect();
+    LogicalPlanBuilder::from(plan).project(columns)?.build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::written_names;

@@ -247,3 +247,71 @@ fn as_of_var_changes_the_window_deterministically() {
     .ok();
     assert_eq!(query_int(dir, &vars_a, sql), a, "same as_of, same result");
 }
+
+#[test]
+fn result_columns_keep_their_case_and_resolve_case_insensitively_downstream() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    crate::support::write(root, "cohort.yml", "name: casing\n");
+    crate::support::write(
+        root,
+        "models/crm.sql",
+        "select 7 as CustomerID, 'a@x.io' as Email",
+    );
+    crate::support::write(
+        root,
+        "models/contacts.sql",
+        "select customerid, EMAIL as contact_email from {{ ref('crm') }}",
+    );
+    crate::support::write(
+        root,
+        "segments/known.yml",
+        "segments:\n  - name: known\n    from: ref('crm')\n    entity_key: customerid\n    rules:\n      all:\n        - {column: email, op: not_null}\n",
+    );
+    crate::support::run(root, &["build"]).ok();
+    // The stored table keeps the written case.
+    let stored = root.join("target/local");
+    let parquet = walk(&stored)
+        .into_iter()
+        .find(|p| {
+            p.to_string_lossy().contains("crm") && p.extension().is_some_and(|e| e == "parquet")
+        })
+        .expect("crm parquet file");
+    let bytes = std::fs::read(&parquet).expect("read parquet");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("CustomerID") && text.contains("Email"),
+        "{}",
+        parquet.display()
+    );
+    let (columns, rows) = crate::support::query(
+        root,
+        "{}",
+        "select customerid as CustomerID, email as Email from {{ ref('crm') }}",
+    );
+    assert_eq!(columns, ["CustomerID", "Email"]);
+    assert_eq!(rows, [[serde_json::json!(7), serde_json::json!("a@x.io")]]);
+    let (columns, rows) = crate::support::query(root, "{}", "select * from {{ ref('contacts') }}");
+    assert_eq!(columns, ["customerid", "contact_email"]);
+    assert_eq!(rows, [[serde_json::json!(7), serde_json::json!("a@x.io")]]);
+    let members = crate::support::query_int(
+        root,
+        "{}",
+        "select count(*) from {{ ref('segment_known') }}",
+    );
+    assert_eq!(members, 1);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -147,11 +147,9 @@ impl LocalEngine {
                 );
             }
         }
-        let projection: Vec<datafusion::prelude::Expr> = fields
-            .iter()
-            .map(|f| datafusion::prelude::ident(f.name()).alias(f.name().to_lowercase()))
-            .collect();
-        let view = frame.select(projection)?.into_view();
+        let (state, plan) = frame.into_parts();
+        let plan = crate::sql::lowercase_columns(plan)?;
+        let view = DataFrame::new(state, plan).into_view();
         self.ctx.deregister_table(table.clone())?;
         self.ctx.register_table(table, view)?;
         Ok(())

@@ -65,7 +65,13 @@ impl LocalEngine {
                 unplanned.insert(name.as_str());
                 continue;
             }
-            match crate::sql::plan_query(&state, &node.sql, &self.translate).await {
+            let planned = crate::sql::plan_query(&state, &node.sql, &self.translate)
+                .await
+                .and_then(|plan| {
+                    // Read downstream case-insensitively, as the built table will be.
+                    crate::sql::lowercase_columns(plan).map_err(|e| crate::sql::plan_error(&e))
+                });
+            match planned {
                 Ok(plan) => {
                     let view = ViewTable::new(plan, Some(node.sql.clone()));
                     register(
