@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 pub use config::{ModelDefaults, ProjectFile, SampleDataConfig};
 pub use schema_file::{
-    ColumnDef, DedupeDef, FileFormat, JoinDef, JoinKind, ModelConfig, PartitionBy,
+    ColumnDef, DedupeDef, FileFormat, JoinDef, JoinKind, ModelConfig, PartitionBy, UniqueKey,
 };
 pub use segment::Segment;
 
