@@ -409,7 +409,8 @@ fn union(refs: &mut Vec<String>, more: Vec<String>) {
     }
 }
 
-/// Where a model's config is written: a SQL model's `config(` call, else the model's entry.
+/// Where a model's config is written: a SQL model's `config(` call, else
+/// the YAML entry giving it properties, else the model's definition.
 fn config_location(model: &Model) -> Location {
     if let ModelBody::Sql { raw } = &model.body
         && let Some(offset) = raw.find("config(")
@@ -420,7 +421,10 @@ fn config_location(model: &Model) -> Location {
         let column = raw[line_start..offset].chars().count() + 1;
         return Location::new(&model.path, line, column);
     }
-    model.defined_at.clone()
+    model
+        .properties_at
+        .clone()
+        .unwrap_or_else(|| model.defined_at.clone())
 }
 
 fn build_graph(

@@ -75,6 +75,8 @@ pub struct Model {
     /// Config from YAML and cohort.yml defaults (a SQL model's `config()` adds to it at compile time).
     pub config: ModelConfig,
     pub defined_at: Location,
+    /// The YAML entry whose `config:` applies to a SQL model, if any.
+    pub properties_at: Option<Location>,
     /// SHA-256 of the defining text.
     pub checksum: String,
 }
@@ -298,6 +300,7 @@ impl<'a> Builder<'a> {
             columns,
             config,
             defined_at: segment.defined_at.clone(),
+            properties_at: None,
             checksum: checksum(text),
             body: ModelBody::Segment(Box::new(segment)),
         };
@@ -389,6 +392,7 @@ impl<'a> Builder<'a> {
             columns: def.columns,
             config,
             defined_at: at,
+            properties_at: None,
             checksum: checksum(text),
         };
         self.insert_model(model)
@@ -416,6 +420,7 @@ impl<'a> Builder<'a> {
             columns: Vec::new(),
             config: self.defaults.clone(),
             defined_at: Location::file_start(&rel),
+            properties_at: None,
         };
         self.insert_model(model)
     }
@@ -457,6 +462,9 @@ impl<'a> Builder<'a> {
             }
             if !def.columns.is_empty() {
                 model.columns = def.columns;
+            }
+            if def.config.is_some() {
+                model.properties_at = Some(at.clone());
             }
             let yaml_config = def.config.unwrap_or_default().or(&ModelConfig {
                 tags: def.tags,
