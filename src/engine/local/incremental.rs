@@ -72,7 +72,7 @@ impl LocalEngine {
         };
         if let Err(e) = written {
             self.storage.discard(&version);
-            return Err(e);
+            return Err(located(e, node));
         }
         self.storage.publish(&node.relation, &version)?;
         self.register_table_file(&node.relation, &version).await?;
@@ -87,6 +87,16 @@ fn version_dir(path: &Path) -> PathBuf {
     } else {
         path.parent().map(Path::to_path_buf).unwrap_or_default()
     }
+}
+
+/// `err`, pointing at the model when it points nowhere yet.
+fn located(mut err: Error, node: &CompiledNode) -> Error {
+    if let Error::Config(d) | Error::Execution(d) = &mut err
+        && d.location.is_none()
+    {
+        d.location = Some(node.defined_at.clone());
+    }
+    err
 }
 
 fn failed(node: &CompiledNode, message: &str) -> Error {
