@@ -230,6 +230,19 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
             }
             other => {
                 Incremental::check_unused(&config, other.as_str(), &config_at)?;
+                if let ModelBody::Yaml(spec) = &model.body
+                    && spec.incremental_filter.is_some()
+                {
+                    return Err(Error::config(
+                        Diagnostic::new(format!(
+                            "model `{}` has `incremental_where:` but is materialized as `{}`",
+                            model.name,
+                            other.as_str()
+                        ))
+                        .at(model.defined_at.clone())
+                        .help("set config: {materialized: incremental, ...}, or remove `incremental_where:`"),
+                    ));
+                }
                 None
             }
         };

@@ -76,7 +76,7 @@ pub fn render_sql(model: &Model, spec: &YamlModel) -> Result<String> {
         let _ = writeln!(sql, "with {cte} as (");
         let _ = writeln!(sql, "    select *");
         let _ = writeln!(sql, "    from {}", from.jinja());
-        write_where(&mut sql, &spec.filters, "    ", true);
+        write_where(&mut sql, spec, "    ", true);
         let _ = writeln!(
             sql,
             "    qualify row_number() over (partition by {} order by {}) = 1",
@@ -129,7 +129,7 @@ pub fn render_sql(model: &Model, spec: &YamlModel) -> Result<String> {
         );
     }
     if spec.dedupe.is_none() {
-        write_where(&mut sql, &spec.filters, "", false);
+        write_where(&mut sql, spec, "", false);
     }
     if !spec.group_by.is_empty() {
         let _ = writeln!(sql, "group by {}", spec.group_by.join(", "));
@@ -150,23 +150,39 @@ fn select_item(column: &ColumnDef) -> String {
 }
 
 /// `where a and b`; with `always`, writes `where true` when there is no filter
-/// (BigQuery requires a WHERE, GROUP BY or HAVING next to QUALIFY).
-fn write_where(sql: &mut String, filters: &[String], indent: &str, always: bool) {
-    match filters {
-        [] if always => {
-            let _ = writeln!(sql, "{indent}where true");
-        }
-        [] => {}
-        [one] => {
-            let _ = writeln!(sql, "{indent}where {one}");
-        }
-        many => {
-            let joined = many
-                .iter()
+/// (BigQuery requires a WHERE, GROUP BY or HAVING next to QUALIFY). The
+/// `incremental_where:` filter is added inside `{% if is_incremental() %}`,
+/// so a full build renders exactly the other filters.
+fn write_where(sql: &mut String, spec: &YamlModel, indent: &str, always: bool) {
+    let filters = &spec.filters;
+    let incremental = spec.incremental_filter.as_deref().map(str::trim);
+    let clause = match filters.as_slice() {
+        [] if always => Some("true".to_string()),
+        [] => None,
+        [one] => Some(one.clone()),
+        many => Some(
+            many.iter()
                 .map(|f| format!("({f})"))
                 .collect::<Vec<_>>()
-                .join(&format!("\n{indent}  and "));
-            let _ = writeln!(sql, "{indent}where {joined}");
+                .join(&format!("\n{indent}  and ")),
+        ),
+    };
+    match (clause, incremental) {
+        (Some(clause), None) => {
+            let _ = writeln!(sql, "{indent}where {clause}");
+        }
+        (None, None) => {}
+        (Some(clause), Some(inc)) => {
+            let _ = writeln!(
+                sql,
+                "{indent}where {clause}{{% if is_incremental() %}}\n{indent}  and ({inc}){{% endif %}}"
+            );
+        }
+        (None, Some(inc)) => {
+            let _ = write!(
+                sql,
+                "{{% if is_incremental() %}}{indent}where {inc}\n{{% endif %}}"
+            );
         }
     }
 }

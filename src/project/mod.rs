@@ -100,6 +100,8 @@ pub struct YamlModel {
     pub from_alias: Option<String>,
     pub joins: Vec<(JoinDef, Location)>,
     pub filters: Vec<String>,
+    /// A filter added when `is_incremental()`.
+    pub incremental_filter: Option<String>,
     pub dedupe: Option<DedupeDef>,
     pub group_by: Vec<String>,
     pub having: Option<String>,
@@ -384,6 +386,7 @@ impl<'a> Builder<'a> {
                     .filters
                     .map(schema_file::OneOrMany::into_vec)
                     .unwrap_or_default(),
+                incremental_filter: def.incremental_where,
                 dedupe: def.dedupe,
                 group_by: def.group_by,
                 having: def.having,

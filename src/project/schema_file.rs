@@ -118,6 +118,10 @@ pub struct ModelDef {
     /// Row filters (BigQuery boolean expressions), combined with AND, applied before dedupe.
     #[serde(default, rename = "where")]
     pub filters: Option<OneOrMany>,
+    /// Incremental models: a row filter added on incremental runs only
+    /// (when `is_incremental()`), e.g. `updated_at >= {{ incremental_since('updated_at', 'timestamp') }}`.
+    #[serde(default)]
+    pub incremental_where: Option<String>,
     #[serde(default)]
     pub dedupe: Option<DedupeDef>,
     /// Aggregate: group by these expressions (the columns then hold aggregates).

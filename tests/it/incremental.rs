@@ -57,7 +57,9 @@ fn rows(dir: &Path) -> Vec<(i64, String, i64)> {
 }
 
 fn owned(rows: &[(i64, &str, i64)]) -> Vec<(i64, String, i64)> {
-    rows.iter().map(|(i, d, a)| (*i, d.to_string(), *a)).collect()
+    rows.iter()
+        .map(|(i, d, a)| (*i, d.to_string(), *a))
+        .collect()
 }
 
 /// The current version folder of `analytics.events`.
@@ -139,10 +141,16 @@ fn merge_updates_and_inserts_rewriting_only_touched_partitions() {
     let after = files(dir);
     for day in ["2026-11-20", "2026-11-21"] {
         let name = format!("partition-{day}-00000.parquet");
-        assert_eq!(before[&name], after[&name], "{day} is hard-linked, not rewritten");
+        assert_eq!(
+            before[&name], after[&name],
+            "{day} is hard-linked, not rewritten"
+        );
     }
     let touched = "partition-2026-11-22-00000.parquet";
-    assert_ne!(before[touched], after[touched], "the touched day is rewritten");
+    assert_ne!(
+        before[touched], after[touched],
+        "the touched day is rewritten"
+    );
     assert!(after.contains_key("partition-2026-11-23-00000.parquet"));
 
     // The same input again changes nothing.
@@ -152,7 +160,10 @@ fn merge_updates_and_inserts_rewriting_only_touched_partitions() {
     // The BigQuery script written for this model prunes the destination.
     let script =
         std::fs::read_to_string(dir.join("target/run/models/events.incremental.sql")).unwrap();
-    assert!(script.contains("declare cohort_partitions array<date>;"), "{script}");
+    assert!(
+        script.contains("declare cohort_partitions array<date>;"),
+        "{script}"
+    );
     assert!(
         script.contains("and dest.event_date in unnest(cohort_partitions)"),
         "{script}"
@@ -164,7 +175,10 @@ fn merge_updates_and_inserts_rewriting_only_touched_partitions() {
         "{batch}"
     );
     let full = std::fs::read_to_string(dir.join("target/run/models/events.sql")).unwrap();
-    assert!(full.starts_with("create or replace table `analytics.events`"), "{full}");
+    assert!(
+        full.starts_with("create or replace table `analytics.events`"),
+        "{full}"
+    );
     assert!(!full.contains("where event_date"), "{full}");
 }
 
@@ -177,12 +191,19 @@ fn full_refresh_rebuilds_from_scratch() {
     set_rows(dir, SECOND);
     let out = build(dir, &["--full-refresh"]).ok();
     assert!(out.stdout.contains("5 rows"), "{}", out.stdout);
-    assert_eq!(rows(dir), owned(SECOND), "event 1's change is picked up too");
+    assert_eq!(
+        rows(dir),
+        owned(SECOND),
+        "event 1's change is picked up too"
+    );
 }
 
 #[test]
 fn lookback_rereads_late_data() {
-    let model = MERGE.replace("unique_key='event_id',", "unique_key='event_id', lookback=2,");
+    let model = MERGE.replace(
+        "unique_key='event_id',",
+        "unique_key='event_id', lookback=2,",
+    );
     let project = project(&model);
     let dir = project.path();
     set_rows(dir, FIRST);
@@ -195,7 +216,8 @@ fn lookback_rereads_late_data() {
     let batch =
         std::fs::read_to_string(dir.join("target/compiled/models/events.incremental.sql")).unwrap();
     assert!(
-        batch.contains("(select date_sub(max(event_date), interval 2 day) from `analytics.events`)"),
+        batch
+            .contains("(select date_sub(max(event_date), interval 2 day) from `analytics.events`)"),
         "{batch}"
     );
 }
@@ -222,12 +244,15 @@ select event_id, event_date, amount from {{ source('raw', 'events') }}
     let script =
         std::fs::read_to_string(dir.join("target/run/models/events.incremental.sql")).unwrap();
     assert!(
-        script.contains("on dest.event_id = src.event_id\n    and dest.event_date = src.event_date\n"),
+        script.contains(
+            "on dest.event_id = src.event_id\n    and dest.event_date = src.event_date\n"
+        ),
         "{script}"
     );
 }
 
-const OVERWRITE: &str = "{{ config(materialized='incremental', incremental_strategy='insert_overwrite',
+const OVERWRITE: &str =
+    "{{ config(materialized='incremental', incremental_strategy='insert_overwrite',
           partition_by={'field': 'event_date', 'data_type': 'date'}) }}
 select event_id, event_date, amount
 from {{ source('raw', 'events') }}
@@ -242,16 +267,28 @@ fn insert_overwrite_replaces_only_the_touched_day() {
     let dir = project.path();
     set_rows(
         dir,
-        &[(1, "2026-11-20", 10), (2, "2026-11-21", 20), (3, "2026-11-21", 30)],
+        &[
+            (1, "2026-11-20", 10),
+            (2, "2026-11-21", 20),
+            (3, "2026-11-21", 30),
+        ],
     );
     build(dir, &[]).ok();
     let before = files(dir);
     // Day 21 is restated (event 3 is gone, event 4 is new); day 20 changed
     // too, but is older than the newest day loaded, so it is not re-read.
-    let second = [(1, "2026-11-20", 99), (2, "2026-11-21", 22), (4, "2026-11-21", 40)];
+    let second = [
+        (1, "2026-11-20", 99),
+        (2, "2026-11-21", 22),
+        (4, "2026-11-21", 40),
+    ];
     set_rows(dir, &second);
     build(dir, &[]).ok();
-    let expected = owned(&[(1, "2026-11-20", 10), (2, "2026-11-21", 22), (4, "2026-11-21", 40)]);
+    let expected = owned(&[
+        (1, "2026-11-20", 10),
+        (2, "2026-11-21", 22),
+        (4, "2026-11-21", 40),
+    ]);
     assert_eq!(rows(dir), expected);
     let after = files(dir);
     assert_eq!(
@@ -295,13 +332,25 @@ where event_id > (select max(event_id) from {{ this }})
     let before = files(dir);
     set_rows(
         dir,
-        &[(1, "2026-11-20", 10), (2, "2026-11-21", 20), (3, "2026-11-22", 30)],
+        &[
+            (1, "2026-11-20", 10),
+            (2, "2026-11-21", 20),
+            (3, "2026-11-22", 30),
+        ],
     );
     let out = build(dir, &[]).ok();
-    assert!(out.stdout.contains("1 rows") || out.stdout.contains("1 row"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("1 rows") || out.stdout.contains("1 row"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(
         rows(dir),
-        owned(&[(1, "2026-11-20", 10), (2, "2026-11-21", 20), (3, "2026-11-22", 30)])
+        owned(&[
+            (1, "2026-11-20", 10),
+            (2, "2026-11-21", 20),
+            (3, "2026-11-22", 30)
+        ])
     );
     let after = files(dir);
     assert_eq!(
@@ -311,7 +360,10 @@ where event_id > (select max(event_id) from {{ this }})
     assert_eq!(before["part-00000.parquet"], after["part-00000.parquet"]);
     let script =
         std::fs::read_to_string(dir.join("target/run/models/events.incremental.sql")).unwrap();
-    assert!(script.starts_with("insert into `analytics.events`\nselect * from ("), "{script}");
+    assert!(
+        script.starts_with("insert into `analytics.events`\nselect * from ("),
+        "{script}"
+    );
 }
 
 const WITH_CHANNEL: &str = "select event_id, event_date, amount, 'web' as channel";
@@ -331,12 +383,17 @@ fn schema_change_fails_by_default_and_leaves_the_table() {
     set_rows(dir, SECOND);
     let out = build(dir, &[]).expect_code(1);
     assert!(
-        out.stderr.contains("new columns `channel`") || out.stdout.contains("new columns `channel`"),
+        out.stderr.contains("new columns `channel`")
+            || out.stdout.contains("new columns `channel`"),
         "{}\n{}",
         out.stdout,
         out.stderr
     );
-    assert_eq!(current_dir(dir), version, "the previous version stays current");
+    assert_eq!(
+        current_dir(dir),
+        version,
+        "the previous version stays current"
+    );
     assert_eq!(rows(dir), owned(FIRST));
 }
 
@@ -348,7 +405,10 @@ fn append_new_columns_adds_nulls_for_old_rows() {
     build(dir, &[]).ok();
     let model = MERGE
         .replace("select event_id, event_date, amount", WITH_CHANNEL)
-        .replace("unique_key='event_id',", "unique_key='event_id', on_schema_change='append_new_columns',");
+        .replace(
+            "unique_key='event_id',",
+            "unique_key='event_id', on_schema_change='append_new_columns',",
+        );
     write(dir, "models/events.sql", &model);
     set_rows(dir, SECOND);
     build(dir, &[]).ok();
@@ -388,14 +448,24 @@ fn a_failing_incremental_build_leaves_the_previous_table() {
     let before = files(dir);
     set_rows(dir, SECOND);
     let out = build(dir, &[]).expect_code(1);
-    assert!(out.stdout.contains("error") || out.stderr.contains("error"), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("error") || out.stderr.contains("error"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(current_dir(dir), version);
     assert_eq!(files(dir), before);
     assert_eq!(rows(dir), owned(FIRST));
     let table = dir.join("target/local/analytics/events");
     let versions = std::fs::read_dir(&table)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('v'))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('v')
+        })
         .count();
     assert_eq!(versions, 1, "the failed version is removed");
 }
@@ -417,30 +487,43 @@ fn bigquery_compile_writes_both_statements() {
     );
     let script =
         std::fs::read_to_string(dir.join("target/run/models/events.incremental.sql")).unwrap();
-    assert!(script.contains("merge into `acme.mkt.events` as dest"), "{script}");
+    assert!(
+        script.contains("merge into `acme.mkt.events` as dest"),
+        "{script}"
+    );
     assert!(script.contains("from `acme.mkt.events`)"), "{script}");
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("target/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("target/manifest.json")).unwrap())
+            .unwrap();
     let node = &manifest["nodes"]["model.shop.events"];
     assert_eq!(node["materialized"], "incremental");
     assert_eq!(node["incremental"]["strategy"], "merge");
-    assert_eq!(node["incremental"]["unique_key"], serde_json::json!(["event_id"]));
+    assert_eq!(
+        node["incremental"]["unique_key"],
+        serde_json::json!(["event_id"])
+    );
 }
 
 #[track_caller]
 fn expect_config_error(dir: &Path, location: &str, message: &str, help: &str) {
     let out = run(dir, &["build", "--vars", VARS]).expect_code(2);
     for needle in [location, message, help] {
-        assert!(out.stderr.contains(needle), "expected `{needle}` in:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(needle),
+            "expected `{needle}` in:\n{}",
+            out.stderr
+        );
     }
     assert!(!dir.join("target/local/analytics/events").exists());
 }
 
 #[test]
 fn config_errors_point_at_the_config() {
-    let sql = |config: &str| format!("-- events\n  {{{{ config({config}) }}}}\nselect 1 as event_id, date '2026-11-20' as event_date\n");
+    let sql = |config: &str| {
+        format!(
+            "-- events\n  {{{{ config({config}) }}}}\nselect 1 as event_id, date '2026-11-20' as event_date\n"
+        )
+    };
     let cases = [
         (
             "materialized='incremental'",
@@ -512,11 +595,71 @@ fn incremental_since_outside_is_incremental_is_an_error() {
         "{{ config(materialized='incremental', unique_key='event_id') }}\nselect event_id from {{ source('raw', 'events') }}\nwhere event_date >= {{ incremental_since('event_date') }}\n",
     );
     let out = run(project.path(), &["compile", "--vars", VARS]).expect_code(2);
-    assert!(out.stderr.contains("models/events.sql:3:"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("incremental_since('event_date') is only defined on incremental runs"),
+        out.stderr.contains("models/events.sql:3:"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("{% if is_incremental() %}"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("incremental_since('event_date') is only defined on incremental runs"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("{% if is_incremental() %}"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The rows of run_results.json's only result.
+fn rows_built(dir: &Path) -> u64 {
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
+    results["results"][0]["rows"].as_u64().expect("rows")
+}
+
+#[test]
+fn example_transactions_rebuild_incrementally_to_the_same_table() {
+    let project = crate::support::example_project();
+    let dir = project.path();
+    let vars = crate::support::sample_vars();
+    let fingerprint = || {
+        query(
+            dir,
+            &vars,
+            "select count(*), count(distinct transaction_id), cast(round(sum(revenue) * 100) as int64), countif(is_revenue), cast(max(updated_at) as string) from `analytics.transactions`",
+        )
+        .1
+    };
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", "--vars", &vars, "--select", "transactions"];
+        args.extend_from_slice(extra);
+        run(dir, &args).ok()
+    };
+    let out = build(&[]);
+    assert!(
+        out.stdout.contains("incremental analytics.transactions"),
+        "{}",
+        out.stdout
+    );
+    let full_rows = rows_built(dir);
+    let full = fingerprint();
+
+    // The second build re-reads only the versions sent in the last 3 days
+    // before the newest one, and the table stays the same.
+    build(&[]);
+    let batch_rows = rows_built(dir);
+    assert!(
+        batch_rows > 0 && batch_rows * 10 < full_rows,
+        "batch {batch_rows} of {full_rows}"
+    );
+    assert_eq!(fingerprint(), full);
+
+    build(&["--full-refresh"]);
+    assert_eq!(rows_built(dir), full_rows);
+    assert_eq!(fingerprint(), full);
 }
