@@ -113,9 +113,7 @@ pub fn manifest(project: &Project, compiled: &CompiledProject) -> Value {
                 .push(node.unique_id.clone());
         }
         parent_map.insert(node.unique_id.clone(), depends.clone());
-        nodes.insert(
-            node.unique_id.clone(),
-            json!({
+        let mut entry = json!({
                 "resource_type": node.resource_type(),
                 "name": node.name,
                 "original_file_path": node.path.to_string_lossy().replace('\\', "/"),
@@ -132,16 +130,18 @@ pub fn manifest(project: &Project, compiled: &CompiledProject) -> Value {
                 "compiled_code": node.sql,
                 "run_code": node.run_sql,
                 "checksum": { "name": "sha256", "checksum": node.checksum },
-                "incremental": node.incremental.as_ref().map(|i| json!({
-                    "strategy": i.settings.strategy,
-                    "unique_key": i.settings.unique_key,
-                    "on_schema_change": i.settings.on_schema_change,
-                    "lookback": i.settings.lookback,
-                    "compiled_code": i.sql,
-                    "run_code": i.run_sql,
-                })),
-            }),
-        );
+        });
+        if let Some(i) = &node.incremental {
+            entry["incremental"] = json!({
+                "strategy": i.settings.strategy,
+                "unique_key": i.settings.unique_key,
+                "on_schema_change": i.settings.on_schema_change,
+                "lookback": i.settings.lookback,
+                "compiled_code": i.sql,
+                "run_code": i.run_sql,
+            });
+        }
+        nodes.insert(node.unique_id.clone(), entry);
     }
     let mut sources = serde_json::Map::new();
     for ((s, t), source) in &compiled.sources {

@@ -205,4 +205,40 @@ mod tests {
         assert_eq!(parse_from("ref(x; drop table)"), None);
         assert_eq!(parse_from("customers"), None);
     }
+
+    fn spec(filters: &[&str], incremental: Option<&str>) -> YamlModel {
+        YamlModel {
+            from: "ref('x')".into(),
+            from_at: crate::error::Location::file_start("m.yml"),
+            from_alias: None,
+            joins: Vec::new(),
+            filters: filters.iter().map(|f| f.to_string()).collect(),
+            incremental_filter: incremental.map(str::to_string),
+            dedupe: None,
+            group_by: Vec::new(),
+            having: None,
+        }
+    }
+
+    #[test]
+    fn incremental_where_is_added_only_on_incremental_runs() {
+        let mut sql = String::new();
+        write_where(&mut sql, &spec(&["a > 1"], Some("d >= x")), "", false);
+        assert_eq!(
+            sql,
+            "where a > 1{% if is_incremental() %}\n  and (d >= x){% endif %}\n"
+        );
+        let mut sql = String::new();
+        write_where(&mut sql, &spec(&[], Some("d >= x")), "", false);
+        assert_eq!(sql, "{% if is_incremental() %}where d >= x\n{% endif %}");
+        let mut sql = String::new();
+        write_where(&mut sql, &spec(&[], Some("d >= x")), "    ", true);
+        assert_eq!(
+            sql,
+            "    where true{% if is_incremental() %}\n      and (d >= x){% endif %}\n"
+        );
+        let mut sql = String::new();
+        write_where(&mut sql, &spec(&["a", "b"], None), "", false);
+        assert_eq!(sql, "where (a)\n  and (b)\n");
+    }
 }

@@ -663,3 +663,48 @@ fn example_transactions_rebuild_incrementally_to_the_same_table() {
     assert_eq!(rows_built(dir), full_rows);
     assert_eq!(fingerprint(), full);
 }
+
+#[test]
+fn a_half_written_version_is_never_read_and_is_cleaned_up() {
+    let project = project(MERGE);
+    let dir = project.path();
+    set_rows(dir, FIRST);
+    build(dir, &[]).ok();
+    // What a build killed while writing leaves: a version folder that
+    // `CURRENT` does not point at, with a truncated file.
+    let table = dir.join("target/local/analytics/events");
+    let stray = table.join("v999999999999999999999999-1");
+    std::fs::create_dir_all(&stray).unwrap();
+    std::fs::write(
+        stray.join("partition-2026-11-20-00000.parquet"),
+        b"PAR1 half",
+    )
+    .unwrap();
+    assert_eq!(rows(dir), owned(FIRST));
+    set_rows(dir, SECOND);
+    build(dir, &[]).ok();
+    assert_eq!(rows(dir).len(), 5);
+    assert!(!stray.exists(), "the abandoned version is removed");
+}
+
+#[test]
+fn a_model_switched_from_table_to_incremental_is_rebuilt_once() {
+    let project = project(
+        "{{ config(materialized='table') }}\nselect event_id, event_date, amount from {{ source('raw', 'events') }}\n",
+    );
+    let dir = project.path();
+    set_rows(dir, FIRST);
+    build(dir, &[]).ok();
+    assert!(current_dir(dir).join("data.parquet").is_file());
+    write(dir, "models/events.sql", MERGE);
+    set_rows(dir, SECOND);
+    let out = build(dir, &[]).ok();
+    // Rebuilt from scratch (every row), then incremental from there on.
+    assert!(out.stdout.contains("5 rows"), "{}", out.stdout);
+    assert_eq!(rows(dir), owned(SECOND));
+    assert!(files(dir).contains_key("partition-2026-11-23-00000.parquet"));
+    // The next build is incremental: only the newest day (2026-11-23) is re-read.
+    let out = build(dir, &[]).ok();
+    assert!(out.stdout.contains(" 1 rows"), "{}", out.stdout);
+    assert_eq!(rows(dir), owned(SECOND));
+}

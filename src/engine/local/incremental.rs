@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::{concat_batches, filter_record_batch};
@@ -45,8 +45,10 @@ impl LocalEngine {
                 node.name
             )))
         })?;
+        // Only a table in the incremental layout (a folder of files) is added
+        // to; a view, or a table built as `materialized: table`, is rebuilt.
         let existing = match self.storage.current(&node.relation)? {
-            Some(Stored::Table(path)) if !self.full_refresh => Some(version_dir(&path)),
+            Some(Stored::Table(path)) if !self.full_refresh && path.is_dir() => Some(path),
             _ => None,
         };
         let sql = if existing.is_some() {
@@ -77,15 +79,6 @@ impl LocalEngine {
         self.storage.publish(&node.relation, &version)?;
         self.register_table_file(&node.relation, &version).await?;
         Ok(Materialized { rows: Some(rows) })
-    }
-}
-
-/// The version folder a stored table lives in.
-fn version_dir(path: &Path) -> PathBuf {
-    if path.is_dir() {
-        path.to_path_buf()
-    } else {
-        path.parent().map(Path::to_path_buf).unwrap_or_default()
     }
 }
 
