@@ -70,6 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root: scratch.path().join("local"),
         memory_limit: None,
         as_of: Some(as_of),
+        full_refresh: false,
     };
     let engine = runtime.block_on(LocalEngine::open(&settings, &compiled))?;
     let state = engine.context().state();

@@ -38,6 +38,12 @@ fn node_relative_path(node: &CompiledNode) -> PathBuf {
     dir.join(format!("{}.sql", node.name))
 }
 
+/// `<model>.incremental.sql` next to an incremental model's files: its batch
+/// SELECT (`compiled/`) and the script applying it (`run/`).
+pub fn incremental_relative_path(node: &CompiledNode) -> PathBuf {
+    node_relative_path(node).with_extension("incremental.sql")
+}
+
 /// Write `compiled/`, `run/` and `manifest.json` for `compiled` (replacing stale files).
 pub fn write_compiled(
     target_dir: &Path,
@@ -59,6 +65,14 @@ pub fn write_compiled(
                 fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
             }
             fs::write(&path, pick(node)).map_err(|e| Error::io("write", &path, e))?;
+            if let Some(incremental) = &node.incremental {
+                let path = staging.join(incremental_relative_path(node));
+                let text = match folder {
+                    "compiled" => &incremental.sql,
+                    _ => &incremental.run_sql,
+                };
+                fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
+            }
         }
         let final_dir = target_dir.join(folder);
         if final_dir.exists() {
@@ -99,9 +113,7 @@ pub fn manifest(project: &Project, compiled: &CompiledProject) -> Value {
                 .push(node.unique_id.clone());
         }
         parent_map.insert(node.unique_id.clone(), depends.clone());
-        nodes.insert(
-            node.unique_id.clone(),
-            json!({
+        let mut entry = json!({
                 "resource_type": node.resource_type(),
                 "name": node.name,
                 "original_file_path": node.path.to_string_lossy().replace('\\', "/"),
@@ -118,8 +130,18 @@ pub fn manifest(project: &Project, compiled: &CompiledProject) -> Value {
                 "compiled_code": node.sql,
                 "run_code": node.run_sql,
                 "checksum": { "name": "sha256", "checksum": node.checksum },
-            }),
-        );
+        });
+        if let Some(i) = &node.incremental {
+            entry["incremental"] = json!({
+                "strategy": i.settings.strategy,
+                "unique_key": i.settings.unique_key,
+                "on_schema_change": i.settings.on_schema_change,
+                "lookback": i.settings.lookback,
+                "compiled_code": i.sql,
+                "run_code": i.run_sql,
+            });
+        }
+        nodes.insert(node.unique_id.clone(), entry);
     }
     let mut sources = serde_json::Map::new();
     for ((s, t), source) in &compiled.sources {

@@ -87,7 +87,8 @@ pub async fn run(
     let selected = session.select(&args.select)?;
     let target_dir = session.target_dir();
     artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
-    let settings = session.local_settings()?;
+    let mut settings = session.local_settings()?;
+    settings.full_refresh = args.full_refresh;
     generate_missing_sample_data(&session, printer)?;
     let engine = Arc::new(LocalEngine::open(&settings, &session.compiled).await?);
     // Segment columns and types are checked by planning, before any table is written;

@@ -58,6 +58,7 @@ impl Session {
                     .map(parse_bytes)
                     .transpose()?,
                 as_of: Some(self.project.as_of),
+                full_refresh: false,
             }),
             TargetKind::BigQuery(_) => Err(Error::config(
                 Diagnostic::new(format!(

@@ -1,6 +1,8 @@
 //! The statement that materializes a compiled SELECT on BigQuery:
 //! `CREATE OR REPLACE TABLE ... PARTITION BY ... CLUSTER BY ... OPTIONS(...) AS`
-//! or `CREATE OR REPLACE VIEW ... AS`.
+//! or `CREATE OR REPLACE VIEW ... AS`. An incremental model's first build (and
+//! `--full-refresh`) is the same `CREATE OR REPLACE TABLE`; its later builds
+//! use [`super::incremental::bigquery`].
 
 use std::fmt::Write;
 
@@ -16,6 +18,7 @@ use crate::project::{ModelConfig, PartitionBy};
 pub enum Materialization {
     Table,
     View,
+    Incremental,
 }
 
 impl Materialization {
@@ -24,13 +27,20 @@ impl Materialization {
         match value.unwrap_or("table") {
             "table" => Ok(Materialization::Table),
             "view" => Ok(Materialization::View),
+            "incremental" => Ok(Materialization::Incremental),
             other => Err(Error::config(
                 Diagnostic::new(format!("unknown materialization `{other}`"))
                     .at(at.clone())
-                    .help(match crate::error::closest(other, ["table", "view"]) {
-                        Some(best) => format!("did you mean `{best}`? (supported: table, view)"),
-                        None => "supported materializations: table, view".to_string(),
-                    }),
+                    .help(
+                        match crate::error::closest(other, ["table", "view", "incremental"]) {
+                            Some(best) => format!(
+                                "did you mean `{best}`? (supported: table, view, incremental)"
+                            ),
+                            None => {
+                                "supported materializations: table, view, incremental".to_string()
+                            }
+                        },
+                    ),
             )),
         }
     }
@@ -39,6 +49,7 @@ impl Materialization {
         match self {
             Materialization::Table => "table",
             Materialization::View => "view",
+            Materialization::Incremental => "incremental",
         }
     }
 }
@@ -54,7 +65,7 @@ pub fn statement(
 ) -> Result<String> {
     let mut sql = String::new();
     match materialization {
-        Materialization::Table => {
+        Materialization::Table | Materialization::Incremental => {
             let _ = writeln!(sql, "create or replace table {}", relation.quoted());
             if let Some(partition) = &config.partition_by {
                 let _ = writeln!(sql, "partition by {}", partition_expression(partition, at)?);

@@ -9,6 +9,7 @@
 //! Segments are nodes too: their dependency is their `from`, and their SQL is
 //! generated from the rule tree ([`segment`]) rather than rendered by Jinja.
 
+pub mod incremental;
 pub mod materialize;
 pub mod relation;
 pub mod segment;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use incremental::Incremental;
 pub use materialize::Materialization;
 pub use relation::Relation;
 
@@ -67,6 +69,20 @@ pub struct CompiledNode {
     /// For a segment's node: the segment (checked against its upstream before a build).
     #[serde(skip)]
     pub segment: Option<Arc<Segment>>,
+    /// For an incremental model: how a build adds to the existing table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalBuild>,
+}
+
+/// The incremental side of a model: used when its table exists and
+/// `--full-refresh` is not given (`sql`/`run_sql` of the node build it from scratch).
+#[derive(Debug, Clone, Serialize)]
+pub struct IncrementalBuild {
+    pub settings: Incremental,
+    /// The batch: the model's SELECT rendered with `is_incremental()` true.
+    pub sql: String,
+    /// The BigQuery script applying the batch to the existing table.
+    pub run_sql: String,
 }
 
 impl CompiledNode {
@@ -121,12 +137,33 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
         }
         let template = template_of(model, project)?;
         let this = provisional[&model.name].quoted();
-        let rendered = render(&renderer, model, &template, resolver1.clone(), this)?;
+        let rendered = render(
+            &renderer,
+            model,
+            &template,
+            resolver1.clone(),
+            this.clone(),
+            None,
+        )?;
         let config = match rendered.captured.config {
             Some(c) => c.or(&model.config),
             None => model.config.clone(),
         };
-        deps.insert(model.name.clone(), rendered.captured.refs);
+        let mut refs = rendered.captured.refs;
+        if config.materialized.as_deref() == Some("incremental") {
+            // `{% if is_incremental() %}` may read other models: depend on those too.
+            let lookback = config.lookback.and_then(|d| u32::try_from(d).ok());
+            let batch = render(
+                &renderer,
+                model,
+                &template,
+                resolver1.clone(),
+                this,
+                Some(lookback.unwrap_or(0)),
+            )?;
+            union(&mut refs, batch.captured.refs);
+        }
+        deps.insert(model.name.clone(), refs);
         configs.insert(model.name.clone(), config);
         templates.insert(model.name.clone(), template);
     }
@@ -157,11 +194,58 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
                 &templates[name],
                 resolver2.clone(),
                 relation.quoted(),
+                None,
             )?,
         };
-        let materialization =
-            Materialization::parse(config.materialized.as_deref(), &model.defined_at)?;
+        let config_at = config_location(model);
+        let materialization = Materialization::parse(config.materialized.as_deref(), &config_at)?;
         check_sql(model, &rendered.sql)?;
+        let mut depends_on = rendered.captured.refs;
+        let incremental = match materialization {
+            Materialization::Incremental => {
+                let settings = Incremental::from_config(&config, &config_at)?;
+                let batch_sql = match &model.body {
+                    ModelBody::Segment(_) => rendered.sql.clone(),
+                    _ => {
+                        let batch = render(
+                            &renderer,
+                            model,
+                            &templates[name],
+                            resolver2.clone(),
+                            relation.quoted(),
+                            Some(settings.lookback),
+                        )?;
+                        union(&mut depends_on, batch.captured.refs);
+                        batch.sql
+                    }
+                };
+                check_sql(model, &batch_sql)?;
+                let run_sql = incremental::bigquery::statement(&relation, &settings, &batch_sql);
+                check_sql(model, &run_sql)?;
+                Some(IncrementalBuild {
+                    settings,
+                    sql: batch_sql,
+                    run_sql,
+                })
+            }
+            other => {
+                Incremental::check_unused(&config, other.as_str(), &config_at)?;
+                if let ModelBody::Yaml(spec) = &model.body
+                    && spec.incremental_filter.is_some()
+                {
+                    return Err(Error::config(
+                        Diagnostic::new(format!(
+                            "model `{}` has `incremental_where:` but is materialized as `{}`",
+                            model.name,
+                            other.as_str()
+                        ))
+                        .at(model.defined_at.clone())
+                        .help("set config: {materialized: incremental, ...}, or remove `incremental_where:`"),
+                    ));
+                }
+                None
+            }
+        };
         let run_sql = materialize::statement(
             &relation,
             materialization,
@@ -180,7 +264,7 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
                 relation,
                 materialization,
                 config,
-                depends_on: rendered.captured.refs,
+                depends_on,
                 sources: rendered.captured.sources,
                 sql: rendered.sql,
                 run_sql,
@@ -192,6 +276,7 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
                     ModelBody::Segment(segment) => Some(Arc::new(segment.as_ref().clone())),
                     _ => None,
                 },
+                incremental,
             },
         );
     }
@@ -296,14 +381,17 @@ fn check_yaml_refs(model: &Model, spec: &crate::project::YamlModel) -> Result<()
     Ok(())
 }
 
+/// Render a model; `incremental` is `Some(lookback days)` for the batch of an incremental build.
 fn render(
     renderer: &Renderer,
     model: &Model,
     template: &str,
     resolver: Arc<NameResolver>,
     this: String,
+    incremental: Option<u32>,
 ) -> Result<crate::jinja::Rendered> {
-    let scope = RenderScope::new(resolver, this, false);
+    let scope = RenderScope::new(resolver, this, incremental.is_some())
+        .with_lookback(incremental.unwrap_or(0));
     let file = model.path.clone();
     renderer
         .render(&file, template, scope)
@@ -323,6 +411,33 @@ fn render(
             }
             (_, other) => other,
         })
+}
+
+/// Add the names of `more` missing from `refs`, keeping the order.
+fn union(refs: &mut Vec<String>, more: Vec<String>) {
+    for name in more {
+        if !refs.contains(&name) {
+            refs.push(name);
+        }
+    }
+}
+
+/// Where a model's config is written: a SQL model's `config(` call, else
+/// the YAML entry giving it properties, else the model's definition.
+fn config_location(model: &Model) -> Location {
+    if let ModelBody::Sql { raw } = &model.body
+        && let Some(offset) = raw.find("config(")
+    {
+        let before = &raw[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let column = raw[line_start..offset].chars().count() + 1;
+        return Location::new(&model.path, line, column);
+    }
+    model
+        .properties_at
+        .clone()
+        .unwrap_or_else(|| model.defined_at.clone())
 }
 
 fn build_graph(

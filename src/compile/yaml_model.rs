@@ -76,7 +76,7 @@ pub fn render_sql(model: &Model, spec: &YamlModel) -> Result<String> {
         let _ = writeln!(sql, "with {cte} as (");
         let _ = writeln!(sql, "    select *");
         let _ = writeln!(sql, "    from {}", from.jinja());
-        write_where(&mut sql, &spec.filters, "    ", true);
+        write_where(&mut sql, spec, "    ", true);
         let _ = writeln!(
             sql,
             "    qualify row_number() over (partition by {} order by {}) = 1",
@@ -129,7 +129,7 @@ pub fn render_sql(model: &Model, spec: &YamlModel) -> Result<String> {
         );
     }
     if spec.dedupe.is_none() {
-        write_where(&mut sql, &spec.filters, "", false);
+        write_where(&mut sql, spec, "", false);
     }
     if !spec.group_by.is_empty() {
         let _ = writeln!(sql, "group by {}", spec.group_by.join(", "));
@@ -150,23 +150,39 @@ fn select_item(column: &ColumnDef) -> String {
 }
 
 /// `where a and b`; with `always`, writes `where true` when there is no filter
-/// (BigQuery requires a WHERE, GROUP BY or HAVING next to QUALIFY).
-fn write_where(sql: &mut String, filters: &[String], indent: &str, always: bool) {
-    match filters {
-        [] if always => {
-            let _ = writeln!(sql, "{indent}where true");
-        }
-        [] => {}
-        [one] => {
-            let _ = writeln!(sql, "{indent}where {one}");
-        }
-        many => {
-            let joined = many
-                .iter()
+/// (BigQuery requires a WHERE, GROUP BY or HAVING next to QUALIFY). The
+/// `incremental_where:` filter is added inside `{% if is_incremental() %}`,
+/// so a full build renders exactly the other filters.
+fn write_where(sql: &mut String, spec: &YamlModel, indent: &str, always: bool) {
+    let filters = &spec.filters;
+    let incremental = spec.incremental_filter.as_deref().map(str::trim);
+    let clause = match filters.as_slice() {
+        [] if always => Some("true".to_string()),
+        [] => None,
+        [one] => Some(one.clone()),
+        many => Some(
+            many.iter()
                 .map(|f| format!("({f})"))
                 .collect::<Vec<_>>()
-                .join(&format!("\n{indent}  and "));
-            let _ = writeln!(sql, "{indent}where {joined}");
+                .join(&format!("\n{indent}  and ")),
+        ),
+    };
+    match (clause, incremental) {
+        (Some(clause), None) => {
+            let _ = writeln!(sql, "{indent}where {clause}");
+        }
+        (None, None) => {}
+        (Some(clause), Some(inc)) => {
+            let _ = writeln!(
+                sql,
+                "{indent}where {clause}{{% if is_incremental() %}}\n{indent}  and ({inc}){{% endif %}}"
+            );
+        }
+        (None, Some(inc)) => {
+            let _ = write!(
+                sql,
+                "{{% if is_incremental() %}}{indent}where {inc}\n{{% endif %}}"
+            );
         }
     }
 }
@@ -188,5 +204,41 @@ mod tests {
         assert_eq!(parse_from("{{ ref('x') }}"), Some(FromRef::Ref("x".into())));
         assert_eq!(parse_from("ref(x; drop table)"), None);
         assert_eq!(parse_from("customers"), None);
+    }
+
+    fn spec(filters: &[&str], incremental: Option<&str>) -> YamlModel {
+        YamlModel {
+            from: "ref('x')".into(),
+            from_at: crate::error::Location::file_start("m.yml"),
+            from_alias: None,
+            joins: Vec::new(),
+            filters: filters.iter().map(|f| f.to_string()).collect(),
+            incremental_filter: incremental.map(str::to_string),
+            dedupe: None,
+            group_by: Vec::new(),
+            having: None,
+        }
+    }
+
+    #[test]
+    fn incremental_where_is_added_only_on_incremental_runs() {
+        let mut sql = String::new();
+        write_where(&mut sql, &spec(&["a > 1"], Some("d >= x")), "", false);
+        assert_eq!(
+            sql,
+            "where a > 1{% if is_incremental() %}\n  and (d >= x){% endif %}\n"
+        );
+        let mut sql = String::new();
+        write_where(&mut sql, &spec(&[], Some("d >= x")), "", false);
+        assert_eq!(sql, "{% if is_incremental() %}where d >= x\n{% endif %}");
+        let mut sql = String::new();
+        write_where(&mut sql, &spec(&[], Some("d >= x")), "    ", true);
+        assert_eq!(
+            sql,
+            "    where true{% if is_incremental() %}\n      and (d >= x){% endif %}\n"
+        );
+        let mut sql = String::new();
+        write_where(&mut sql, &spec(&["a", "b"], None), "", false);
+        assert_eq!(sql, "where (a)\n  and (b)\n");
     }
 }

@@ -1,6 +1,6 @@
 //! The Jinja environment models are rendered in (minijinja): `ref()`,
 //! `source()`, `var()`, `config()`, `this`, `target`, `is_incremental()`,
-//! `env_var()` and every macro under the macro paths, available everywhere
+//! `incremental_since()`, `env_var()` and every macro under the macro paths, available everywhere
 //! without an import (as in dbt).
 //!
 //! Rendering is synchronous; the per-render state (what a model refs, its
@@ -60,6 +60,7 @@ impl Renderer {
         env.add_function("source", scope::source_fn);
         env.add_function("config", config_fn);
         env.add_function("is_incremental", scope::is_incremental_fn);
+        env.add_function("incremental_since", scope::incremental_since_fn);
         env.add_function("env_var", crate::profile::env_var);
         env.add_global("target", target);
 
@@ -167,7 +168,7 @@ fn jinja_error(err: &minijinja::Error, file: &Path, text: &str, prefix_len: usiz
     };
     Diagnostic::new(message)
         .at(Location::new(file, line, column))
-        .help("check the Jinja expression at that position; functions: ref, source, var, config, is_incremental, env_var and the project's macros")
+        .help("check the Jinja expression at that position; functions: ref, source, var, config, is_incremental, incremental_since, env_var and the project's macros")
 }
 
 /// 1-based column of byte `offset` in `text`, not counting the import prefix on line 1.

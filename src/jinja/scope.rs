@@ -43,6 +43,8 @@ pub struct RenderScope {
     /// `this`: the relation being built.
     pub this: String,
     pub is_incremental: bool,
+    /// Days of late data `incremental_since()` re-reads (the model's `lookback`).
+    pub lookback: u32,
     captured: Mutex<Captured>,
 }
 
@@ -52,8 +54,15 @@ impl RenderScope {
             resolver,
             this,
             is_incremental,
+            lookback: 0,
             captured: Mutex::new(Captured::default()),
         }
+    }
+
+    /// The same scope with `incremental_since()` going back `days` days.
+    pub fn with_lookback(mut self, days: u32) -> Self {
+        self.lookback = days;
+        self
     }
 
     pub(super) fn take_captured(&self) -> Captured {
@@ -178,4 +187,53 @@ pub(super) fn source_fn(source: String, table: String) -> Result<Value, minijinj
 /// `is_incremental()`.
 pub(super) fn is_incremental_fn() -> Result<bool, minijinja::Error> {
     Ok(current()?.is_incremental)
+}
+
+/// `incremental_since('event_date')`: the lower bound of an incremental
+/// batch, the newest value already in `this` minus `lookback` days, as a
+/// scalar subquery. `data_type` is `date` (default), `timestamp` or `datetime`.
+pub(super) fn incremental_since_fn(
+    column: String,
+    data_type: Option<String>,
+) -> Result<Value, minijinja::Error> {
+    let scope = current()?;
+    if !scope.is_incremental {
+        return fail(
+            format!("incremental_since('{column}') is only defined on incremental runs"),
+            Some(
+                "use it inside {% if is_incremental() %} ... {% endif %}, e.g. where event_date >= {{ incremental_since('event_date') }}"
+                    .into(),
+            ),
+        );
+    }
+    let valid = !column.is_empty()
+        && column
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if !valid {
+        return fail(
+            format!("incremental_since('{column}'): not a column name"),
+            Some("pass the name of a DATE, TIMESTAMP or DATETIME column of the model".into()),
+        );
+    }
+    let data_type = data_type
+        .unwrap_or_else(|| "date".into())
+        .to_ascii_lowercase();
+    let newest = format!("max({column})");
+    let bound = match (data_type.as_str(), scope.lookback) {
+        ("date" | "timestamp" | "datetime", 0) => newest,
+        ("date", days) => format!("date_sub({newest}, interval {days} day)"),
+        ("timestamp", days) => format!("timestamp_sub({newest}, interval {days} day)"),
+        ("datetime", days) => format!("datetime_sub({newest}, interval {days} day)"),
+        (other, _) => {
+            return fail(
+                format!("incremental_since('{column}', '{other}'): unknown type `{other}`"),
+                Some("the second argument is date (default), timestamp or datetime".into()),
+            );
+        }
+    };
+    Ok(Value::from_safe_string(format!(
+        "(select {bound} from {})",
+        scope.this
+    )))
 }

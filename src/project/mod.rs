@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 pub use config::{ModelDefaults, ProjectFile, SampleDataConfig};
 pub use schema_file::{
-    ColumnDef, DedupeDef, FileFormat, JoinDef, JoinKind, ModelConfig, PartitionBy,
+    ColumnDef, DedupeDef, FileFormat, JoinDef, JoinKind, ModelConfig, PartitionBy, UniqueKey,
 };
 pub use segment::Segment;
 
@@ -75,6 +75,8 @@ pub struct Model {
     /// Config from YAML and cohort.yml defaults (a SQL model's `config()` adds to it at compile time).
     pub config: ModelConfig,
     pub defined_at: Location,
+    /// The YAML entry whose `config:` applies to a SQL model, if any.
+    pub properties_at: Option<Location>,
     /// SHA-256 of the defining text.
     pub checksum: String,
 }
@@ -98,6 +100,8 @@ pub struct YamlModel {
     pub from_alias: Option<String>,
     pub joins: Vec<(JoinDef, Location)>,
     pub filters: Vec<String>,
+    /// A filter added when `is_incremental()`.
+    pub incremental_filter: Option<String>,
     pub dedupe: Option<DedupeDef>,
     pub group_by: Vec<String>,
     pub having: Option<String>,
@@ -298,6 +302,7 @@ impl<'a> Builder<'a> {
             columns,
             config,
             defined_at: segment.defined_at.clone(),
+            properties_at: None,
             checksum: checksum(text),
             body: ModelBody::Segment(Box::new(segment)),
         };
@@ -381,6 +386,7 @@ impl<'a> Builder<'a> {
                     .filters
                     .map(schema_file::OneOrMany::into_vec)
                     .unwrap_or_default(),
+                incremental_filter: def.incremental_where,
                 dedupe: def.dedupe,
                 group_by: def.group_by,
                 having: def.having,
@@ -389,6 +395,7 @@ impl<'a> Builder<'a> {
             columns: def.columns,
             config,
             defined_at: at,
+            properties_at: None,
             checksum: checksum(text),
         };
         self.insert_model(model)
@@ -416,6 +423,7 @@ impl<'a> Builder<'a> {
             columns: Vec::new(),
             config: self.defaults.clone(),
             defined_at: Location::file_start(&rel),
+            properties_at: None,
         };
         self.insert_model(model)
     }
@@ -457,6 +465,9 @@ impl<'a> Builder<'a> {
             }
             if !def.columns.is_empty() {
                 model.columns = def.columns;
+            }
+            if def.config.is_some() {
+                model.properties_at = Some(at.clone());
             }
             let yaml_config = def.config.unwrap_or_default().or(&ModelConfig {
                 tags: def.tags,

@@ -118,6 +118,10 @@ pub struct ModelDef {
     /// Row filters (BigQuery boolean expressions), combined with AND, applied before dedupe.
     #[serde(default, rename = "where")]
     pub filters: Option<OneOrMany>,
+    /// Incremental models: a row filter added on incremental runs only
+    /// (when `is_incremental()`), e.g. `updated_at >= {{ incremental_since('updated_at', 'timestamp') }}`.
+    #[serde(default)]
+    pub incremental_where: Option<String>,
     #[serde(default)]
     pub dedupe: Option<DedupeDef>,
     /// Aggregate: group by these expressions (the columns then hold aggregates).
@@ -217,6 +221,36 @@ pub struct ModelConfig {
     pub labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Incremental models: `merge` (default with `unique_key`), `insert_overwrite` or `append`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental_strategy: Option<String>,
+    /// Incremental `merge`: the column (or columns) identifying a row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_key: Option<UniqueKey>,
+    /// Incremental models: `fail` (default) or `append_new_columns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_schema_change: Option<String>,
+    /// Incremental models: days of late data re-read by `incremental_since()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookback: Option<i64>,
+}
+
+/// `unique_key:` as one column or a list of columns.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum UniqueKey {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl UniqueKey {
+    /// The key's columns, in order.
+    pub fn columns(&self) -> Vec<String> {
+        match self {
+            UniqueKey::One(c) => vec![c.clone()],
+            UniqueKey::Many(v) => v.clone(),
+        }
+    }
 }
 
 impl ModelConfig {
@@ -239,6 +273,19 @@ impl ModelConfig {
         }
         if self.enabled.is_none() {
             self.enabled = defaults.enabled;
+        }
+        if self.incremental_strategy.is_none() {
+            self.incremental_strategy
+                .clone_from(&defaults.incremental_strategy);
+        }
+        if self.unique_key.is_none() {
+            self.unique_key.clone_from(&defaults.unique_key);
+        }
+        if self.on_schema_change.is_none() {
+            self.on_schema_change.clone_from(&defaults.on_schema_change);
+        }
+        if self.lookback.is_none() {
+            self.lookback = defaults.lookback;
         }
         for (k, v) in &defaults.labels {
             self.labels.entry(k.clone()).or_insert_with(|| v.clone());

@@ -226,7 +226,8 @@ fn bad_materialization_is_suggested() {
     );
     let stderr = expect_config_error(
         dir.path(),
-        "models/report.sql:1:1",
+        // The `config(` call.
+        "models/report.sql:1:4",
         "unknown materialization `tabel`",
     );
     assert!(stderr.contains("did you mean `table`?"), "{stderr}");

@@ -2,7 +2,10 @@
 //! (through [`crate::sql`]) over Parquet files, with tables stored by
 //! [`storage`] and swapped in atomically.
 
+mod incremental;
+pub mod partitions;
 mod preflight;
+pub mod schema_change;
 pub mod session;
 pub mod storage;
 
@@ -32,6 +35,8 @@ pub struct LocalEngine {
     ctx: SessionContext,
     storage: Storage,
     translate: TranslateOptions,
+    /// `--full-refresh`: incremental models are rebuilt from scratch.
+    full_refresh: bool,
     /// Sources whose files are missing: relation → expected path.
     missing_sources: BTreeMap<(String, String), PathBuf>,
 }
@@ -53,6 +58,8 @@ pub struct LocalSettings {
     pub memory_limit: Option<usize>,
     /// The date `CURRENT_DATE()` returns (the project's `as_of`).
     pub as_of: Option<chrono::NaiveDate>,
+    /// Rebuild incremental models from scratch (`--full-refresh`).
+    pub full_refresh: bool,
 }
 
 impl LocalEngine {
@@ -65,6 +72,7 @@ impl LocalEngine {
             translate: TranslateOptions {
                 current_date: settings.as_of,
             },
+            full_refresh: settings.full_refresh,
             missing_sources: BTreeMap::new(),
         };
         for source in compiled.sources.values() {
@@ -265,6 +273,9 @@ impl LocalEngine {
 
     async fn build(&self, node: &CompiledNode) -> Result<Materialized> {
         self.check_sources(node)?;
+        if node.materialization == Materialization::Incremental {
+            return self.build_incremental(node).await;
+        }
         let plan = self
             .plan(&node.sql)
             .await
@@ -272,6 +283,7 @@ impl LocalEngine {
         match node.materialization {
             Materialization::Table => self.build_table(node, plan).await,
             Materialization::View => self.build_view(node, plan).await,
+            Materialization::Incremental => self.build_incremental(node).await,
         }
     }
 

@@ -75,7 +75,11 @@ impl Storage {
             return Ok(Some(Stored::View(sql)));
         }
         let data = version_dir.join(DATA_FILE);
-        Ok(data.is_file().then_some(Stored::Table(data)))
+        if data.is_file() {
+            return Ok(Some(Stored::Table(data)));
+        }
+        // An incremental table: a folder of Parquet files (see `partitions`).
+        Ok(version_dir.is_dir().then_some(Stored::Table(version_dir)))
     }
 
     /// Make `version_dir` the current version of `relation`, then drop older versions.

@@ -1,0 +1,390 @@
+//! Building incremental models locally. The batch (the model's SELECT, with
+//! `is_incremental()` true when the table exists) runs on DataFusion; the
+//! strategy is then applied file by file (see [`super::partitions`]) into a
+//! new version folder that becomes current atomically, like every table:
+//!
+//! - files the batch does not touch are hard-linked into the new version
+//!   (copied where links are not possible), never rewritten;
+//! - `insert_overwrite` writes one new file per partition in the batch and
+//!   drops that partition's old files;
+//! - `merge` rewrites only the partitions the batch has rows in (all rows of
+//!   an unpartitioned table), without the rows whose `unique_key` is in the
+//!   batch, plus the batch's rows;
+//! - `append` adds the batch as new files.
+//!
+//! A failure anywhere discards the new version: the previous table stays.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs::File;
+use std::path::Path;
+
+use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::{concat_batches, filter_record_batch};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::prelude::DataFrame;
+
+use super::partitions::{self, PartitionKey, TableFile};
+use super::schema_change;
+use super::storage::Stored;
+use super::{LocalEngine, session, sql_error};
+use crate::compile::incremental::{Incremental, Strategy};
+use crate::compile::{CompiledNode, IncrementalBuild};
+use crate::engine::Materialized;
+use crate::error::{Diagnostic, Error, Result};
+
+impl LocalEngine {
+    /// Build an incremental model: from scratch on the first run or with
+    /// `--full-refresh`, else by applying the batch to the current version.
+    pub(super) async fn build_incremental(&self, node: &CompiledNode) -> Result<Materialized> {
+        let incremental = node.incremental.as_ref().ok_or_else(|| {
+            Error::execution(Diagnostic::new(format!(
+                "model `{}` is incremental but has no incremental build",
+                node.name
+            )))
+        })?;
+        // Only a table in the incremental layout (a folder of files) is added
+        // to; a view, or a table built as `materialized: table`, is rebuilt.
+        let existing = match self.storage.current(&node.relation)? {
+            Some(Stored::Table(path)) if !self.full_refresh && path.is_dir() => Some(path),
+            _ => None,
+        };
+        let sql = if existing.is_some() {
+            &incremental.sql
+        } else {
+            &node.sql
+        };
+        let plan = self.plan(sql).await.map_err(|e| sql_error(node, &e))?;
+        let frame = DataFrame::new(self.ctx.state(), plan);
+        let schema = schema_change::nullable(frame.schema().as_arrow());
+        let batches = frame
+            .collect()
+            .await
+            .map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
+        let batch =
+            concat_batches(&schema, batches.iter()).map_err(|e| failed(node, &e.to_string()))?;
+        let rows = batch.num_rows() as u64;
+
+        let version = self.storage.new_version(&node.relation)?;
+        let written = match &existing {
+            None => write_fresh(&version, &batch, &incremental.settings),
+            Some(old) => apply(node, incremental, old, &version, &batch),
+        };
+        if let Err(e) = written {
+            self.storage.discard(&version);
+            return Err(located(e, node));
+        }
+        self.storage.publish(&node.relation, &version)?;
+        self.register_table_file(&node.relation, &version).await?;
+        Ok(Materialized { rows: Some(rows) })
+    }
+}
+
+/// `err`, pointing at the model when it points nowhere yet.
+fn located(mut err: Error, node: &CompiledNode) -> Error {
+    if let Error::Config(d) | Error::Execution(d) = &mut err
+        && d.location.is_none()
+    {
+        d.location = Some(node.defined_at.clone());
+    }
+    err
+}
+
+fn failed(node: &CompiledNode, message: &str) -> Error {
+    Error::execution(
+        Diagnostic::new(format!("model `{}` failed: {message}", node.name))
+            .at(node.defined_at.clone()),
+    )
+}
+
+/// The first build: the batch, split by partition when the table is partitioned.
+fn write_fresh(version: &Path, batch: &RecordBatch, settings: &Incremental) -> Result<()> {
+    match &settings.partition_by {
+        Some(partition) if batch.num_rows() > 0 => {
+            for (key, rows) in partitions::split(batch, partition)? {
+                write(version, &TableFile::name_for(Some(&key), 0), &rows)?;
+            }
+            Ok(())
+        }
+        // An empty or unpartitioned table: one file (which also records the columns).
+        _ => write(version, &TableFile::name_for(None, 0), batch),
+    }
+}
+
+/// Apply `batch` to the table in `old`, writing the new version into `version`.
+fn apply(
+    node: &CompiledNode,
+    incremental: &IncrementalBuild,
+    old: &Path,
+    version: &Path,
+    batch: &RecordBatch,
+) -> Result<()> {
+    let settings = &incremental.settings;
+    let files = partitions::list(old)?;
+    let table_schema = match files.first() {
+        Some(file) => schema_change::nullable(read_schema(&old.join(&file.name))?.as_ref()),
+        None => batch.schema(),
+    };
+    let (schema, diff) = schema_change::resolve(
+        &node.name,
+        &table_schema,
+        &batch.schema(),
+        settings.on_schema_change,
+    )?;
+    let batch = schema_change::align(batch, &schema)?;
+    // New columns: the rows already stored are rewritten with NULLs in them.
+    let rewrite_all = !diff.added.is_empty();
+    let carry = |file: &TableFile| -> Result<()> {
+        let from = old.join(&file.name);
+        let to = version.join(&file.name);
+        if rewrite_all {
+            let rows = read(&from, &schema)?;
+            write(version, &file.name, &rows)
+        } else {
+            link_or_copy(&from, &to)
+        }
+    };
+    let grouped: BTreeMap<PartitionKey, RecordBatch> = match &settings.partition_by {
+        Some(partition) => partitions::split(&batch, partition)?,
+        None => BTreeMap::new(),
+    };
+    match settings.strategy {
+        Strategy::Append => {
+            files.iter().try_for_each(carry)?;
+            match &settings.partition_by {
+                Some(_) => {
+                    for (key, rows) in &grouped {
+                        let seq = partitions::next_seq(&files, Some(key));
+                        write(version, &TableFile::name_for(Some(key), seq), rows)?;
+                    }
+                }
+                None => {
+                    let seq = partitions::next_seq(&files, None);
+                    write(version, &TableFile::name_for(None, seq), &batch)?;
+                }
+            }
+        }
+        Strategy::InsertOverwrite => {
+            // Rows whose partition is NULL are added, as BigQuery does (NULL is never "in" a list).
+            let replaced: BTreeSet<&PartitionKey> =
+                grouped.keys().filter(|k| k.is_some()).collect();
+            for file in &files {
+                if !file
+                    .partition
+                    .as_ref()
+                    .is_some_and(|k| replaced.contains(k))
+                {
+                    carry(file)?;
+                }
+            }
+            for (key, rows) in &grouped {
+                let seq = match key {
+                    Some(_) => 0,
+                    None => partitions::next_seq(&files, Some(key)),
+                };
+                write(version, &TableFile::name_for(Some(key), seq), rows)?;
+            }
+        }
+        Strategy::Merge => merge(
+            node,
+            &settings.unique_key,
+            &files,
+            old,
+            version,
+            &schema,
+            &batch,
+            &grouped,
+            settings.partition_by.is_some(),
+            &carry,
+        )?,
+    }
+    Ok(())
+}
+
+/// `merge`: the touched partitions (every file when unpartitioned) lose the
+/// rows whose key is in the batch and gain the batch's rows.
+#[allow(clippy::too_many_arguments)]
+fn merge(
+    node: &CompiledNode,
+    unique_key: &[String],
+    files: &[TableFile],
+    old: &Path,
+    version: &Path,
+    schema: &SchemaRef,
+    batch: &RecordBatch,
+    grouped: &BTreeMap<PartitionKey, RecordBatch>,
+    partitioned: bool,
+    carry: &dyn Fn(&TableFile) -> Result<()>,
+) -> Result<()> {
+    let keys = KeyColumns::new(node, unique_key, schema)?;
+    let incoming = keys.set(batch)?;
+    if !partitioned {
+        let mut kept = Vec::new();
+        for file in files {
+            kept.push(keys.without(&read(&old.join(&file.name), schema)?, &incoming)?);
+        }
+        kept.push(batch.clone());
+        let all = concat_batches(schema, kept.iter()).map_err(|e| failed(node, &e.to_string()))?;
+        return write(version, &TableFile::name_for(None, 0), &all);
+    }
+    // As on BigQuery, only rows in the batch's (non-NULL) partitions are matched.
+    let touched: BTreeSet<&PartitionKey> = grouped.keys().filter(|k| k.is_some()).collect();
+    let mut rewritten: BTreeMap<&PartitionKey, Vec<RecordBatch>> = BTreeMap::new();
+    for file in files {
+        match &file.partition {
+            Some(key) if touched.contains(key) => {
+                let rows = read(&old.join(&file.name), schema)?;
+                rewritten
+                    .entry(key)
+                    .or_default()
+                    .push(keys.without(&rows, &incoming)?);
+            }
+            _ => carry(file)?,
+        }
+    }
+    for (key, rows) in grouped {
+        let seq = match key {
+            Some(_) => 0,
+            None => partitions::next_seq(files, Some(key)),
+        };
+        let mut parts = rewritten.remove(key).unwrap_or_default();
+        parts.push(rows.clone());
+        let all = concat_batches(schema, parts.iter()).map_err(|e| failed(node, &e.to_string()))?;
+        write(version, &TableFile::name_for(Some(key), seq), &all)?;
+    }
+    Ok(())
+}
+
+/// The `unique_key` columns of a table, compared as Arrow rows.
+struct KeyColumns {
+    indices: Vec<usize>,
+    converter: RowConverter,
+}
+
+impl KeyColumns {
+    fn new(node: &CompiledNode, unique_key: &[String], schema: &SchemaRef) -> Result<Self> {
+        let mut indices = Vec::new();
+        let mut fields = Vec::new();
+        for column in unique_key {
+            let index = schema
+                .fields()
+                .iter()
+                .position(|f| f.name().eq_ignore_ascii_case(column))
+                .ok_or_else(|| {
+                    Error::config(
+                        Diagnostic::new(format!(
+                            "model `{}`: unique_key column `{column}` is not a column of the model",
+                            node.name
+                        ))
+                        .at(node.defined_at.clone())
+                        .help(crate::error::suggestion(
+                            column,
+                            schema.fields().iter().map(|f| f.name().as_str()),
+                            "column",
+                        )),
+                    )
+                })?;
+            indices.push(index);
+            fields.push(SortField::new(schema.field(index).data_type().clone()));
+        }
+        let converter = RowConverter::new(fields)
+            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
+        Ok(KeyColumns { indices, converter })
+    }
+
+    fn columns(&self, batch: &RecordBatch) -> Vec<ArrayRef> {
+        self.indices
+            .iter()
+            .map(|&i| batch.column(i).clone())
+            .collect()
+    }
+
+    /// Whether row `i` has a NULL key part (NULL never equals anything, as in SQL).
+    fn has_null(columns: &[ArrayRef], i: usize) -> bool {
+        columns.iter().any(|c| c.is_null(i))
+    }
+
+    /// The keys of `batch` (rows with a NULL key part left out).
+    fn set(&self, batch: &RecordBatch) -> Result<HashSet<Vec<u8>>> {
+        let columns = self.columns(batch);
+        let rows = self
+            .converter
+            .convert_columns(&columns)
+            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
+        Ok((0..batch.num_rows())
+            .filter(|&i| !Self::has_null(&columns, i))
+            .map(|i| rows.row(i).as_ref().to_vec())
+            .collect())
+    }
+
+    /// `batch` without the rows whose key is in `keys`.
+    fn without(&self, batch: &RecordBatch, keys: &HashSet<Vec<u8>>) -> Result<RecordBatch> {
+        let columns = self.columns(batch);
+        let rows = self
+            .converter
+            .convert_columns(&columns)
+            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
+        let keep: BooleanArray = (0..batch.num_rows())
+            .map(|i| Some(Self::has_null(&columns, i) || !keys.contains(rows.row(i).as_ref())))
+            .collect();
+        filter_record_batch(batch, &keep)
+            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))
+    }
+}
+
+fn read_schema(path: &Path) -> Result<SchemaRef> {
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(path, &e))?;
+    Ok(builder.schema().clone())
+}
+
+/// The rows of one data file, lined up with `schema`.
+fn read(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
+    let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| parquet_error(path, &e))?;
+    let mut batches = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| parquet_error(path, &e))?;
+        batches.push(schema_change::align(&batch, schema)?);
+    }
+    concat_batches(schema, batches.iter()).map_err(|e| parquet_error(path, &e))
+}
+
+/// Write `batch` as `version/name`.
+///
+/// Like every local table write, files are not synced one by one (that costs
+/// seconds for a table of hundreds of daily partitions); the version folder
+/// is synced before `CURRENT` points at it.
+fn write(version: &Path, name: &str, batch: &RecordBatch) -> Result<()> {
+    let path = version.join(name);
+    let file = File::create(&path).map_err(|e| Error::io("create", &path, e))?;
+    let mut writer =
+        ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| parquet_error(&path, &e))?;
+    writer.write(batch).map_err(|e| parquet_error(&path, &e))?;
+    writer
+        .close()
+        .map(|_| ())
+        .map_err(|e| parquet_error(&path, &e))
+}
+
+/// An unchanged file joins the new version as a hard link (a copy where links fail).
+fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
+    if std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| Error::io("copy", from, e))
+}
+
+fn parquet_error(path: &Path, e: &dyn std::fmt::Display) -> Error {
+    Error::execution(Diagnostic::new(format!(
+        "cannot use {}: {e}",
+        path.display()
+    )))
+}

@@ -1,0 +1,242 @@
+//! The file layout of a local incremental table: one folder (a version, see
+//! [`super::storage`]) of Parquet files read back as one table. A
+//! partitioned table keeps each partition in its own files,
+//! `partition-<key>-<n>.parquet` (`partition-2026-11-23-00000.parquet`), so
+//! replacing a day rewrites that day's file only; an unpartitioned table is
+//! `part-<n>.parquet`. Appends add a file with the next `<n>`.
+//!
+//! Files stay directly in the version folder (no hive-style sub-folders), so
+//! DataFusion lists them as one table without partition columns.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, Timelike};
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::{cast, take_record_batch};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::project::PartitionBy;
+
+/// A partition's name: its day (`2026-11-23`), month or year start, or hour
+/// (`2026-11-23T05`); `None` for rows whose partition column is NULL.
+pub type PartitionKey = Option<String>;
+
+/// One Parquet file of a table version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableFile {
+    pub name: String,
+    /// `Some(key)` for a partition's file; `None` for an unpartitioned file.
+    pub partition: Option<PartitionKey>,
+    pub seq: u32,
+}
+
+const NULL_KEY: &str = "null";
+
+impl TableFile {
+    /// The name of file `seq` of `partition` (`None`: unpartitioned).
+    pub fn name_for(partition: Option<&PartitionKey>, seq: u32) -> String {
+        match partition {
+            None => format!("part-{seq:05}.parquet"),
+            Some(key) => format!(
+                "partition-{}-{seq:05}.parquet",
+                key.as_deref().unwrap_or(NULL_KEY)
+            ),
+        }
+    }
+
+    fn parse(name: &str) -> Option<TableFile> {
+        let stem = name.strip_suffix(".parquet")?;
+        let (head, seq) = stem.rsplit_once('-')?;
+        let seq: u32 = seq.parse().ok()?;
+        let partition = if head == "part" {
+            None
+        } else {
+            let key = head.strip_prefix("partition-")?;
+            Some((key != NULL_KEY).then(|| key.to_string()))
+        };
+        Some(TableFile {
+            name: name.to_string(),
+            partition,
+            seq,
+        })
+    }
+}
+
+/// The data files of a version folder, sorted by name.
+pub fn list(dir: &Path) -> Result<Vec<TableFile>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read", dir, e))?;
+        if let Some(file) = TableFile::parse(&entry.file_name().to_string_lossy()) {
+            files.push(file);
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
+/// The next free file number of `partition` among `files`.
+pub fn next_seq(files: &[TableFile], partition: Option<&PartitionKey>) -> u32 {
+    files
+        .iter()
+        .filter(|f| f.partition.as_ref() == partition)
+        .map(|f| f.seq + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The partition of every row of `batch`.
+pub fn keys(batch: &RecordBatch, partition: &PartitionBy) -> Result<Vec<PartitionKey>> {
+    let index = batch
+        .schema()
+        .fields()
+        .iter()
+        .position(|f| f.name().eq_ignore_ascii_case(&partition.field))
+        .ok_or_else(|| {
+            Error::config(Diagnostic::new(format!(
+                "partition_by field `{}` is not a column of the model",
+                partition.field
+            )))
+        })?;
+    let column = batch.column(index);
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::execution(Diagnostic::new(format!(
+            "cannot partition by `{}` ({}): {e}",
+            partition.field,
+            column.data_type()
+        )))
+    };
+    if !matches!(
+        column.data_type(),
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
+    ) {
+        return Err(fail(&"a DATE, TIMESTAMP or DATETIME column is needed"));
+    }
+    let micros = cast(column, &DataType::Timestamp(TimeUnit::Microsecond, None))
+        .and_then(|a| cast(&a, &DataType::Int64))
+        .map_err(|e| fail(&e))?;
+    let micros = micros
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| fail(&"not an integer array"))?;
+    let granularity = partition.granularity.to_ascii_lowercase();
+    micros
+        .iter()
+        .map(|value| match value {
+            None => Ok(None),
+            Some(us) => {
+                let at = DateTime::from_timestamp_micros(us)
+                    .ok_or_else(|| fail(&format!("{us} is out of range")))?
+                    .naive_utc();
+                Ok(Some(match granularity.as_str() {
+                    "hour" => format!("{}T{:02}", at.date(), at.hour()),
+                    "month" => format!("{:04}-{:02}-01", at.year(), at.month()),
+                    "year" => format!("{:04}-01-01", at.year()),
+                    _ => at.date().to_string(),
+                }))
+            }
+        })
+        .collect()
+}
+
+/// Split `batch` by partition, in key order.
+pub fn split(
+    batch: &RecordBatch,
+    partition: &PartitionBy,
+) -> Result<BTreeMap<PartitionKey, RecordBatch>> {
+    let mut rows: BTreeMap<PartitionKey, Vec<u32>> = BTreeMap::new();
+    for (i, key) in keys(batch, partition)?.into_iter().enumerate() {
+        let i = u32::try_from(i).map_err(|_| {
+            Error::execution(Diagnostic::new("an incremental batch has too many rows"))
+        })?;
+        rows.entry(key).or_default().push(i);
+    }
+    rows.into_iter()
+        .map(|(key, indices)| {
+            let part = take_record_batch(batch, &UInt32Array::from(indices))
+                .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
+            Ok((key, part))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Date32Array, TimestampMicrosecondArray};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+
+    fn partition(field: &str, granularity: &str) -> PartitionBy {
+        PartitionBy {
+            field: field.into(),
+            data_type: "date".into(),
+            granularity: granularity.into(),
+        }
+    }
+
+    #[test]
+    fn file_names_round_trip() {
+        for (partition, seq) in [
+            (None, 0),
+            (Some(Some("2026-11-23".to_string())), 3),
+            (Some(None), 12),
+        ] {
+            let name = TableFile::name_for(partition.as_ref(), seq);
+            let parsed = TableFile::parse(&name).unwrap();
+            assert_eq!((parsed.partition, parsed.seq), (partition, seq), "{name}");
+        }
+        assert_eq!(
+            TableFile::name_for(Some(&Some("2026-11-23".into())), 0),
+            "partition-2026-11-23-00000.parquet"
+        );
+        assert_eq!(TableFile::parse("data.parquet"), None);
+        assert_eq!(TableFile::parse("partition-x-1.csv"), None);
+    }
+
+    #[test]
+    fn rows_are_keyed_by_day_month_or_hour() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("d", DataType::Date32, true),
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+        ]));
+        // 2026-11-23 is day 20780 since 1970-01-01.
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Date32Array::from(vec![Some(20780), None, Some(20781)])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![
+                        Some(1_795_399_200_000_000),
+                        Some(0),
+                        None,
+                    ])
+                    .with_timezone("UTC"),
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            keys(&batch, &partition("d", "day")).unwrap(),
+            vec![Some("2026-11-23".into()), None, Some("2026-11-24".into())]
+        );
+        assert_eq!(
+            keys(&batch, &partition("D", "month")).unwrap()[0],
+            Some("2026-11-01".into())
+        );
+        let hours = keys(&batch, &partition("ts", "hour")).unwrap();
+        assert_eq!(hours[1], Some("1970-01-01T00".into()));
+        assert_eq!(hours[2], None);
+        let split = split(&batch, &partition("d", "day")).unwrap();
+        assert_eq!(split.len(), 3);
+        assert_eq!(split[&Some("2026-11-24".into())].num_rows(), 1);
+        assert!(keys(&batch, &partition("nope", "day")).is_err());
+    }
+}
