@@ -7,6 +7,7 @@ use cohort::engine::local::LocalEngine;
 use cohort::error::Result;
 use cohort::run::Status;
 use cohort::sample::{self, SampleOptions};
+use cohort::testing;
 use serde_json::json;
 
 use super::args::{GlobalArgs, RunArgs, SelectArgs};
@@ -27,6 +28,8 @@ pub async fn compile(
     let selected = session.select(select)?;
     let target_dir = session.target_dir();
     artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
+    let tests = testing::compile_tests(&session.project, &session.compiled)?;
+    artifacts::write_compiled_tests(&target_dir, &tests)?;
     for name in &selected {
         if let Some(node) = session.compiled.nodes.get(name) {
             let path = artifacts::compiled_path(&target_dir, node);
@@ -87,6 +90,15 @@ pub async fn run(
     let selected = session.select(&args.select)?;
     let target_dir = session.target_dir();
     artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
+    let tests = testing::compile_tests(&session.project, &session.compiled)?;
+    artifacts::write_compiled_tests(&target_dir, &tests)?;
+    // `build` runs the selected nodes' tests; `run` only builds.
+    let test_plan = if command == "build" {
+        let tests = testing::select_tests(&tests, &selected, args.select.is_everything());
+        testing::plan(&session.compiled, tests, &selected)
+    } else {
+        testing::TestPlan::default()
+    };
     let settings = session.local_settings()?;
     generate_missing_sample_data(&session, printer)?;
     let engine = Arc::new(LocalEngine::open(&settings, &session.compiled).await?);
@@ -111,18 +123,22 @@ pub async fn run(
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let signals = tokio::spawn(wait_for_interrupt(cancel_tx));
     let reporter = printer.run_observer(selected.len());
-    let summary = cohort::run::run(
+    let summary = cohort::run::run_with_tests(
         &session.compiled,
         &selected,
         engine,
         threads,
         &reporter,
         cancel_rx,
+        &test_plan,
     )
     .await;
     reporter.finish();
     signals.abort();
     artifacts::write_run_results(&target_dir, command, &summary)?;
+    if let Some(path) = &args.junit {
+        super::test::write_junit(path, &session, &summary.tests)?;
+    }
     printer.summary(&summary);
 
     if summary.interrupted {
@@ -133,7 +149,9 @@ pub async fn run(
         .iter()
         .filter(|r| r.status == Status::Error)
         .collect();
+    let tests_failed = summary.tests.iter().any(|t| t.status.is_failure());
     Ok(match failed.as_slice() {
+        [] if tests_failed => EXIT_FAILED,
         [] => EXIT_OK,
         f if f.iter().all(|r| r.config_error) => EXIT_CONFIG,
         _ => EXIT_FAILED,

@@ -78,6 +78,9 @@ pub struct SourceTableDef {
     pub file: Option<String>,
     #[serde(default)]
     pub columns: Vec<ColumnDef>,
+    /// Table-level generic tests (`row_count`, `expression_is_true`, or a column test with `column:`).
+    #[serde(default, alias = "data_tests")]
+    pub tests: Vec<Spanned<serde_json::Value>>,
 }
 
 /// A column of a source or model.
@@ -96,6 +99,9 @@ pub struct ColumnDef {
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Generic tests of the column (`unique`, `not_null`, ...; see `crate::testing::spec`).
+    #[serde(default, alias = "data_tests", skip_serializing)]
+    pub tests: Vec<Spanned<serde_json::Value>>,
 }
 
 /// A model declared in YAML, or the properties of a SQL model of the same name.
@@ -129,6 +135,9 @@ pub struct ModelDef {
     pub config: Option<ModelConfig>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Model-level generic tests (`row_count`, `expression_is_true`, or a column test with `column:`).
+    #[serde(default, alias = "data_tests")]
+    pub tests: Vec<Spanned<serde_json::Value>>,
 }
 
 /// One string or a list of strings.

@@ -43,6 +43,9 @@ pub struct SegmentDef {
     pub tags: Vec<String>,
     #[serde(default)]
     pub config: Option<ModelConfig>,
+    /// Generic tests of the membership table (`unique: {column: customer_id}`, `row_count`, ...).
+    #[serde(default, alias = "data_tests")]
+    pub tests: Vec<Spanned<serde_json::Value>>,
 }
 
 /// One rule, as written: a group (`all`, `any`, `not`), a column test or `sql:`.

@@ -1,0 +1,76 @@
+//! `cohort test`: run the data tests of the selected nodes on the tables
+//! already built, print each result (the failing-row count and the first
+//! failing rows), and optionally write a JUnit XML report.
+
+use std::path::Path;
+use std::time::Instant;
+
+use cohort::artifacts;
+use cohort::engine::local::LocalEngine;
+use cohort::error::Result;
+use cohort::run::{Observer, RunSummary};
+use cohort::testing::{self, TestResult};
+use serde_json::json;
+
+use super::args::{GlobalArgs, TestArgs};
+use super::output::Printer;
+use super::setup::Session;
+use super::{EXIT_FAILED, EXIT_OK};
+
+pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Result<u8> {
+    let session = Session::open(global)?;
+    let selected = session.select(&args.select)?;
+    let target_dir = session.target_dir();
+    artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
+    let tests = testing::compile_tests(&session.project, &session.compiled)?;
+    artifacts::write_compiled_tests(&target_dir, &tests)?;
+    let mut tests = testing::select_tests(&tests, &selected, args.select.is_everything());
+    // In dependency order of the node each test reads, then by name.
+    let position = |t: &testing::CompiledTest| {
+        t.node
+            .as_ref()
+            .and_then(|n| selected.iter().position(|s| s == n))
+            .unwrap_or(usize::MAX)
+    };
+    tests.sort_by(|a, b| position(a).cmp(&position(b)).then_with(|| a.name.cmp(&b.name)));
+
+    let settings = session.local_settings()?;
+    let engine = LocalEngine::open(&settings, &session.compiled).await?;
+    printer.info(&format!(
+        "Running {} test{} on target `{}` (DataFusion, local)",
+        tests.len(),
+        if tests.len() == 1 { "" } else { "s" },
+        session.target.name
+    ));
+    printer.event(json!({
+        "event": "run_started", "command": "test", "target": session.target.name,
+        "tests": tests.len(), "as_of": session.project.as_of.to_string(),
+    }));
+    let started = Instant::now();
+    let reporter = printer.run_observer(0);
+    let results = testing::execute::execute_all(&engine, &tests, &|r| reporter.test_finished(r)).await;
+    reporter.finish();
+    let summary = RunSummary {
+        results: Vec::new(),
+        elapsed: started.elapsed(),
+        interrupted: false,
+        tests: results,
+    };
+    artifacts::write_run_results(&target_dir, "test", &summary)?;
+    if let Some(path) = &args.junit {
+        write_junit(path, &session, &summary.tests)?;
+    }
+    printer.test_summary(&summary);
+    Ok(if summary.tests.iter().any(|t| t.status.is_failure()) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Write the JUnit XML report of `results` to `path` (relative paths are
+/// relative to the current folder), atomically.
+pub fn write_junit(path: &Path, session: &Session, results: &[TestResult]) -> Result<()> {
+    let xml = testing::junit::report(session.project.name(), results);
+    artifacts::write_atomic(path, xml.as_bytes())
+}
