@@ -182,7 +182,12 @@ impl Printer {
     fn test_details(&self, tests: &[TestResult]) {
         let shown: Vec<&TestResult> = tests
             .iter()
-            .filter(|t| matches!(t.status, TestStatus::Fail | TestStatus::Warn | TestStatus::Error))
+            .filter(|t| {
+                matches!(
+                    t.status,
+                    TestStatus::Fail | TestStatus::Warn | TestStatus::Error
+                )
+            })
             .collect();
         if shown.is_empty() {
             return;
@@ -193,7 +198,11 @@ impl Printer {
                 TestStatus::Warn => self.paint("warning:", "1;33"),
                 _ => self.paint("error:", "1;31"),
             };
-            let on = t.node.as_deref().map(|n| format!(" on `{n}`")).unwrap_or_default();
+            let on = t
+                .node
+                .as_deref()
+                .map(|n| format!(" on `{n}`"))
+                .unwrap_or_default();
             stderr_line(&format!(
                 "{label} test `{}`{on} ({}): {}",
                 t.name,

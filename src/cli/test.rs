@@ -32,7 +32,11 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
             .and_then(|n| selected.iter().position(|s| s == n))
             .unwrap_or(usize::MAX)
     };
-    tests.sort_by(|a, b| position(a).cmp(&position(b)).then_with(|| a.name.cmp(&b.name)));
+    tests.sort_by(|a, b| {
+        position(a)
+            .cmp(&position(b))
+            .then_with(|| a.name.cmp(&b.name))
+    });
 
     let settings = session.local_settings()?;
     let engine = LocalEngine::open(&settings, &session.compiled).await?;
@@ -48,7 +52,8 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
     }));
     let started = Instant::now();
     let reporter = printer.run_observer(0);
-    let results = testing::execute::execute_all(&engine, &tests, &|r| reporter.test_finished(r)).await;
+    let results =
+        testing::execute::execute_all(&engine, &tests, &|r| reporter.test_finished(r)).await;
     reporter.finish();
     let summary = RunSummary {
         results: Vec::new(),

@@ -89,7 +89,10 @@ pub async fn run(
     cancel: tokio::sync::watch::Receiver<bool>,
 ) -> RunSummary {
     let no_tests = TestPlan::default();
-    run_with_tests(compiled, selected, engine, threads, observer, cancel, &no_tests).await
+    run_with_tests(
+        compiled, selected, engine, threads, observer, cancel, &no_tests,
+    )
+    .await
 }
 
 /// Build `selected` like [`run`], running the tests of `tests` as planned.
@@ -297,12 +300,15 @@ async fn finish_tests(
         }
     }
     for test in &tests.after_run {
-        let blocked = test
-            .depends_on
-            .iter()
-            .find(|d| results.get(d.as_str()).is_some_and(|r| r.status != Status::Success));
+        let blocked = test.depends_on.iter().find(|d| {
+            results
+                .get(d.as_str())
+                .is_some_and(|r| r.status != Status::Success)
+        });
         let result = match (interrupted, blocked) {
-            (true, _) => crate::testing::execute::skipped(test, Some("skipped: interrupted".into())),
+            (true, _) => {
+                crate::testing::execute::skipped(test, Some("skipped: interrupted".into()))
+            }
             (false, Some(node)) => crate::testing::execute::skipped(
                 test,
                 Some(format!("skipped: `{node}` was not built")),

@@ -160,7 +160,11 @@ fn source_relation(compiled: &CompiledProject, s: &str, t: &str, test: &TestDef)
     match compiled.sources.get(&(s.to_string(), t.to_string())) {
         Some(source) => Ok(source.relation.quoted()),
         None => {
-            let known: Vec<String> = compiled.sources.keys().map(|(s, t)| format!("{s}.{t}")).collect();
+            let known: Vec<String> = compiled
+                .sources
+                .keys()
+                .map(|(s, t)| format!("{s}.{t}"))
+                .collect();
             Err(Error::config(
                 Diagnostic::new(format!("test `{}`: unknown source `{s}.{t}`", test.name))
                     .at(test.defined_at.clone())
@@ -187,7 +191,11 @@ fn check_sql(test: &TestDef, sql: &str) -> Result<()> {
 
 /// The tests a selection runs: with no selection, all of them; otherwise
 /// those reading at least one selected node.
-pub fn select_tests(tests: &[CompiledTest], selected: &[String], everything: bool) -> Vec<CompiledTest> {
+pub fn select_tests(
+    tests: &[CompiledTest],
+    selected: &[String],
+    everything: bool,
+) -> Vec<CompiledTest> {
     let selected: BTreeSet<&str> = selected.iter().map(String::as_str).collect();
     tests
         .iter()

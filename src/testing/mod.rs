@@ -60,11 +60,18 @@ pub enum TestKind {
     NotNull,
     Unique,
     /// The column's non-NULL values are among these SQL literals.
-    AcceptedValues { values: Vec<String> },
+    AcceptedValues {
+        values: Vec<String>,
+    },
     /// Every non-NULL value appears in `to`'s `field`.
-    Relationships { to: TableRef, field: String },
+    Relationships {
+        to: TableRef,
+        field: String,
+    },
     /// Rows for which a BigQuery boolean expression is false fail.
-    ExpressionIsTrue { expression: String },
+    ExpressionIsTrue {
+        expression: String,
+    },
     /// Bounds as SQL literals; `inclusive` (default) includes them.
     AcceptedRange {
         min: Option<String>,
@@ -72,9 +79,14 @@ pub enum TestKind {
         inclusive: bool,
     },
     /// The number of rows is within bounds.
-    RowCount { min: Option<u64>, max: Option<u64> },
+    RowCount {
+        min: Option<u64>,
+        max: Option<u64>,
+    },
     /// A `data_tests/**/*.sql` file: BigQuery SQL with Jinja.
-    Singular { raw: String },
+    Singular {
+        raw: String,
+    },
 }
 
 impl TestKind {

@@ -41,7 +41,10 @@ pub struct Context<'a> {
 
 /// Parse the entries of one `tests:` list.
 pub fn parse_tests(entries: &[Spanned<Value>], ctx: &Context<'_>) -> Result<Vec<TestDef>> {
-    entries.iter().map(|entry| parse_entry(entry, ctx)).collect()
+    entries
+        .iter()
+        .map(|entry| parse_entry(entry, ctx))
+        .collect()
 }
 
 fn parse_entry(entry: &Spanned<Value>, ctx: &Context<'_>) -> Result<TestDef> {
@@ -49,7 +52,11 @@ fn parse_entry(entry: &Spanned<Value>, ctx: &Context<'_>) -> Result<TestDef> {
     let (name, args) = match &entry.value {
         Value::String(name) => (name.trim().to_string(), Map::new()),
         Value::Object(map) if map.len() == 1 => {
-            let (name, args) = map.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default();
+            let (name, args) = map
+                .iter()
+                .next()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .unwrap_or_default();
             let args = match args {
                 Value::Object(args) => args,
                 Value::Null => Map::new(),
@@ -142,7 +149,13 @@ fn generated_name(test: &str, subject: &str, column: Option<&str>) -> String {
         None => format!("{test}_{subject}"),
     };
     raw.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -374,10 +387,16 @@ mod tests {
     #[test]
     fn bad_arguments_are_config_errors() {
         for (yaml, needle) in [
-            ("- accepted_values: {valuez: [a]}", "unknown argument `valuez`"),
+            (
+                "- accepted_values: {valuez: [a]}",
+                "unknown argument `valuez`",
+            ),
             ("- accepted_range: {inclusive: false}", "needs `min`"),
             ("- row_count: {min: -1}", "whole number"),
-            ("- relationships: {to: customers, field: id}", "not a relation"),
+            (
+                "- relationships: {to: customers, field: id}",
+                "not a relation",
+            ),
             ("- unique: {severity: fatal}", "severity `fatal`"),
         ] {
             let err = parse(yaml, Some("id")).expect_err(yaml);

@@ -10,3 +10,4 @@ mod segments;
 mod select;
 mod show;
 mod support;
+mod testing;

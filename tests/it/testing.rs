@@ -1,0 +1,425 @@
+//! `cohort test` and the tests `cohort build` runs: every generic test kind
+//! passing and failing with the right failing-row count, severities and exit
+//! codes, downstream skipping, singular tests, JUnit reports, config errors.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::support::{example_project, run, sample_vars, write};
+
+/// Five orders (one NULL id, a duplicated id, an unknown status, a negative
+/// amount, an amount of 120, a customer that does not exist) and three customers.
+const ORDERS_SQL: &str = "select 1 as id, 10 as customer_id, 'paid' as status, 5.0 as amount
+union all select 2, 10, 'paid', 7.5
+union all select 2, 11, 'refunded', -1.0
+union all select cast(null as int64), 12, 'weird', 50.0
+union all select 4, 99, 'paid', 120.0
+";
+
+const CUSTOMERS_SQL: &str = "select 10 as id union all select 11 union all select 12\n";
+
+/// Each generic test twice: a variant that passes and one that fails.
+const SCHEMA_YML: &str = r#"models:
+  - name: orders
+    columns:
+      - name: id
+        tests:
+          - not_null: {name: not_null_fails}
+          - unique: {name: unique_fails}
+          - unique: {name: unique_passes, where: "id <> 2"}
+      - name: customer_id
+        tests:
+          - not_null: {name: not_null_passes}
+          - relationships: {name: relationships_fails, to: ref('customers'), field: id}
+          - relationships: {name: relationships_passes, to: ref('customers'), field: id, where: "customer_id < 50"}
+      - name: status
+        tests:
+          - accepted_values: {name: accepted_values_fails, values: [paid, refunded]}
+          - accepted_values: {name: accepted_values_passes, values: [paid, refunded, weird]}
+      - name: amount
+        tests:
+          - accepted_range: {name: accepted_range_fails, min: 0, max: 100}
+          - accepted_range: {name: accepted_range_exclusive_fails, min: 5, max: 120, inclusive: false}
+          - accepted_range: {name: accepted_range_passes, min: -1, max: 120}
+    tests:
+      - expression_is_true: {name: expression_is_true_fails, expression: "amount >= 0"}
+      - expression_is_true: {name: expression_is_true_passes, expression: "amount > -10"}
+      - row_count: {name: row_count_passes, min: 1, max: 5}
+      - row_count: {name: row_count_fails, max: 4}
+  - name: customers
+    columns:
+      - name: id
+        tests: [unique, not_null]
+"#;
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(dir.path(), "models/orders.sql", ORDERS_SQL);
+    write(dir.path(), "models/customers.sql", CUSTOMERS_SQL);
+    write(dir.path(), "models/schema.yml", SCHEMA_YML);
+    dir
+}
+
+/// The `test_finished` events of a JSON log, by test name.
+fn test_events(stdout: &str) -> BTreeMap<String, serde_json::Value> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "test_finished")
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e))
+        .collect()
+}
+
+#[test]
+fn every_generic_test_passes_and_fails_with_the_right_count() {
+    let project = fixture();
+    let dir = project.path();
+    run(dir, &["run"]).ok();
+    let out = run(dir, &["test", "--log-format", "json"]).expect_code(1);
+    let events = test_events(&out.stdout);
+    let expected: [(&str, u64); 16] = [
+        ("not_null_fails", 1),
+        ("not_null_passes", 0),
+        // id 2 appears twice: one duplicated value.
+        ("unique_fails", 1),
+        ("unique_passes", 0),
+        ("accepted_values_fails", 1),
+        ("accepted_values_passes", 0),
+        // customer 99 does not exist.
+        ("relationships_fails", 1),
+        ("relationships_passes", 0),
+        ("expression_is_true_fails", 1),
+        ("expression_is_true_passes", 0),
+        // -1.0 and 120.0 are outside [0, 100]; with bounds excluded, 5.0 and 120.0 fail too.
+        ("accepted_range_fails", 2),
+        ("accepted_range_exclusive_fails", 3),
+        ("accepted_range_passes", 0),
+        // Five rows: the count row is the one failing row.
+        ("row_count_fails", 1),
+        ("row_count_passes", 0),
+        ("unique_customers_id", 0),
+    ];
+    for (name, failures) in expected {
+        let event = events
+            .get(name)
+            .unwrap_or_else(|| panic!("no result for {name}:\n{}", out.stdout));
+        assert_eq!(event["failures"], failures, "{name}: {event}");
+        let status = if failures == 0 { "pass" } else { "fail" };
+        assert_eq!(event["status"], status, "{name}: {event}");
+    }
+    assert_eq!(events.len(), 17, "{}", out.stdout);
+
+    // The compiled queries are written next to the models.
+    assert!(
+        dir.join("target/compiled/models/tests/unique_fails.sql")
+            .is_file()
+    );
+}
+
+#[test]
+fn a_failing_test_prints_the_count_and_the_first_failing_rows() {
+    let project = fixture();
+    let dir = project.path();
+    run(dir, &["run"]).ok();
+    let out = run(dir, &["test", "--select", "customers"]).expect_code(1);
+    // Tests reading `customers`: its own two and the relationships tests of orders.
+    assert!(out.stdout.contains("Running 4 tests"), "{}", out.stdout);
+    assert!(out.stdout.contains("3 passed, 1 failed"), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("error: test `relationships_fails` on `orders` (models/schema.yml:"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("1 failing row"), "{}", out.stderr);
+    // The failing row itself: order 4 of customer 99.
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.contains("| 4 ") && l.contains("| 99 ")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn warn_severity_reports_without_failing_and_error_severity_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(dir.path(), "models/orders.sql", ORDERS_SQL);
+    let schema = |severity: &str| {
+        format!(
+            "models:\n  - name: orders\n    columns:\n      - name: id\n        tests:\n          - not_null: {{severity: {severity}}}\n"
+        )
+    };
+    write(dir.path(), "models/schema.yml", &schema("warn"));
+    let out = run(dir.path(), &["build"]).ok();
+    assert!(out.stdout.contains("WARN"), "{}", out.stdout);
+    assert!(out.stdout.contains("1 ok, 0 error"), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("warning: test `not_null_orders_id` on `orders`"),
+        "{}",
+        out.stderr
+    );
+    run(dir.path(), &["test"]).ok();
+
+    write(dir.path(), "models/schema.yml", &schema("error"));
+    let out = run(dir.path(), &["build"]).expect_code(1);
+    assert!(out.stdout.contains("FAIL"), "{}", out.stdout);
+    assert!(out.stdout.contains("0 ok, 1 error"), "{}", out.stdout);
+    run(dir.path(), &["test"]).expect_code(1);
+}
+
+#[test]
+fn a_failed_test_in_build_skips_downstream_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(dir.path(), "models/orders.sql", ORDERS_SQL);
+    write(
+        dir.path(),
+        "models/order_totals.sql",
+        "select customer_id, sum(amount) as total from {{ ref('orders') }} group by customer_id\n",
+    );
+    write(dir.path(), "models/other.sql", "select 1 as x\n");
+    write(
+        dir.path(),
+        "models/schema.yml",
+        "models:\n  - name: orders\n    columns:\n      - name: id\n        tests: [unique]\n  - name: order_totals\n    columns:\n      - name: customer_id\n        tests: [not_null]\n",
+    );
+    let out = run(dir.path(), &["build"]).expect_code(1);
+    assert!(
+        out.stdout.contains("1 ok, 1 error, 1 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("upstream `orders` failed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("`orders`: 1 test failed: `unique_orders_id` (1 failing row)"),
+        "{}",
+        out.stderr
+    );
+    // The skipped model's test is reported as skipped, not run.
+    assert!(
+        out.stdout
+            .contains("Tests: 0 passed, 1 failed, 0 warned, 0 errored, 1 skipped"),
+        "{}",
+        out.stdout
+    );
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("target/run_results.json")).unwrap(),
+    )
+    .unwrap();
+    let status = |name: &str| {
+        results["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(status("orders").as_deref(), Some("error"));
+    assert_eq!(status("order_totals").as_deref(), Some("skipped"));
+    assert_eq!(status("other").as_deref(), Some("success"));
+    let tests = results["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 2, "{results}");
+}
+
+#[test]
+fn singular_tests_source_tests_and_json_events() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(
+        dir.path(),
+        "data/people.csv",
+        "id,email\n1,a@example.com\n2,\n3,c@example.com\n",
+    );
+    write(
+        dir.path(),
+        "models/sources.yml",
+        "sources:\n  - name: crm\n    location: data\n    format: csv\n    tables:\n      - name: people\n        columns:\n          - name: id\n            tests: [unique]\n          - name: email\n            tests: [not_null]\n",
+    );
+    write(dir.path(), "models/orders.sql", ORDERS_SQL);
+    write(
+        dir.path(),
+        "data_tests/no_refunds_over_limit.sql",
+        "-- orders over 100: failing rows\nselect * from {{ ref('orders') }} where amount > {{ var('limit', 100) }}\n",
+    );
+    write(
+        dir.path(),
+        "data_tests/people_have_orders.sql",
+        "select p.id from {{ source('crm', 'people') }} as p where p.id > 100\n",
+    );
+    let out = run(dir.path(), &["build", "--log-format", "json"]).expect_code(1);
+    let events = test_events(&out.stdout);
+    assert_eq!(
+        events["no_refunds_over_limit"]["failures"], 1,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(events["no_refunds_over_limit"]["node"], "orders");
+    assert_eq!(events["people_have_orders"]["status"], "pass");
+    assert_eq!(events["not_null_crm_people_email"]["failures"], 1);
+    assert_eq!(events["unique_crm_people_id"]["status"], "pass");
+    let failing = &events["no_refunds_over_limit"]["failing_rows"];
+    assert_eq!(failing["rows"][0][0], "4", "{failing}");
+    let finished = out
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "run_finished")
+        .expect("run_finished event");
+    assert_eq!(finished["tests"]["fail"], 2, "{finished}");
+    assert_eq!(finished["tests"]["pass"], 2, "{finished}");
+
+    // With a higher limit the singular test passes; the source test still fails.
+    let out = run(dir.path(), &["test", "--vars", "{limit: 1000}"]).expect_code(1);
+    assert!(out.stdout.contains("3 passed, 1 failed"), "{}", out.stdout);
+}
+
+#[test]
+fn junit_report_lists_every_test_with_failures_escaped() {
+    let project = fixture();
+    let dir = project.path();
+    run(dir, &["run"]).ok();
+    run(dir, &["test", "--junit", "reports/junit.xml"]).expect_code(1);
+    let xml = std::fs::read_to_string(dir.join("reports/junit.xml")).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"));
+    assert!(
+        xml.contains(
+            "<testsuite name=\"shop\" tests=\"17\" failures=\"8\" errors=\"0\" skipped=\"0\""
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"unique_passes\" classname=\"orders\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<failure message=\"2 failing rows\" type=\"error\">"),
+        "{xml}"
+    );
+    // SQL in the failure text is escaped: `amount >= 0` never appears raw.
+    assert!(xml.contains("where not (amount &gt;= 0)"), "{xml}");
+    assert!(!xml.contains("amount >= 0"), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 17);
+    assert_eq!(xml.matches("</testcase>").count(), 8);
+    // Written atomically: no temporary file left beside it.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
+
+fn expect_config_error(schema: &str, needle: &str, line: usize, help: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(dir.path(), "models/orders.sql", ORDERS_SQL);
+    write(dir.path(), "models/schema.yml", schema);
+    for command in ["test", "build", "compile"] {
+        let out = run(dir.path(), &[command]).expect_code(2);
+        assert!(
+            out.stderr
+                .contains(&format!("error: models/schema.yml:{line}:")),
+            "{command}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(needle), "{command}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("help: {help}")),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+    // Nothing was built.
+    assert!(!dir.path().join("target/local").exists());
+}
+
+#[test]
+fn unknown_tests_and_bad_arguments_are_config_errors_with_locations() {
+    let head = "models:\n  - name: orders\n    columns:\n      - name: id\n        tests:\n";
+    expect_config_error(
+        &format!("{head}          - not_null\n          - uniqe\n"),
+        "unknown test `uniqe`",
+        7,
+        "did you mean `unique`?",
+    );
+    expect_config_error(
+        &format!("{head}          - accepted_values: {{valeus: [a]}}\n"),
+        "test `accepted_values`: unknown argument `valeus`",
+        6,
+        "did you mean `values`?",
+    );
+    expect_config_error(
+        &format!("{head}          - relationships: {{to: ref('custmers'), field: id}}\n"),
+        "unknown ref `custmers`",
+        6,
+        "known models: orders",
+    );
+    expect_config_error(
+        &format!("{head}          - unique: {{severity: fatal}}\n"),
+        "severity `fatal` is not `warn` or `error`",
+        6,
+        "write `severity: warn` or `severity: error`",
+    );
+    expect_config_error(
+        "models:\n  - name: orders\n    tests:\n      - not_null\n",
+        "test `not_null` needs a column",
+        4,
+        "list it under the column's `tests:`",
+    );
+    expect_config_error(
+        &format!("{head}          - not_null: {{where: \"id >\"}}\n"),
+        "test `not_null_orders_id`:",
+        6,
+        "fix the test's SQL",
+    );
+}
+
+#[test]
+fn the_example_project_ships_tests_that_build_runs_and_that_pass() {
+    let project = example_project();
+    let dir = project.path();
+    let vars = sample_vars();
+    let out = run(dir, &["build", "--vars", &vars, "--junit", "junit.xml"]).ok();
+    assert!(
+        out.stdout.contains("9 ok, 0 error, 0 skipped"),
+        "{}",
+        out.stdout
+    );
+    let tests_line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Tests: "))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(
+        tests_line.contains(" 0 failed, ") && tests_line.ends_with("0 errored, 0 skipped"),
+        "{tests_line}"
+    );
+    let passed: usize = tests_line["Tests: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(passed >= 20, "{tests_line}");
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(
+        xml.contains("name=\"unique_customers_customer_id\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"segment_members_have_orders\""),
+        "{xml}"
+    );
+    assert!(
+        Path::new(&dir.join("target/compiled/data_tests/tests/segment_members_have_orders.sql"))
+            .is_file()
+    );
+}
