@@ -189,19 +189,28 @@ fn check_sql(test: &TestDef, sql: &str) -> Result<()> {
     })
 }
 
-/// The tests a selection runs: with no selection, all of them; otherwise
-/// those reading at least one selected node.
+/// The tests a selection runs: with no selection, all of them. Otherwise a
+/// generic test runs when the node it is declared on is selected (the other
+/// tables it reads, like a `relationships` test's `to:`, must exist), and a
+/// singular test when every node it reads is selected; tests of sources run
+/// only without a selection.
 pub fn select_tests(
     tests: &[CompiledTest],
     selected: &[String],
     everything: bool,
 ) -> Vec<CompiledTest> {
     let selected: BTreeSet<&str> = selected.iter().map(String::as_str).collect();
-    tests
-        .iter()
-        .filter(|t| everything || t.depends_on.iter().any(|d| selected.contains(d.as_str())))
-        .cloned()
-        .collect()
+    let picked = |t: &CompiledTest| {
+        if everything {
+            return true;
+        }
+        if t.test == "singular" {
+            return !t.depends_on.is_empty()
+                && t.depends_on.iter().all(|d| selected.contains(d.as_str()));
+        }
+        t.node.as_deref().is_some_and(|n| selected.contains(n))
+    };
+    tests.iter().filter(|t| picked(t)).cloned().collect()
 }
 
 /// Where each test runs in a build.

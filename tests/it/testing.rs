@@ -122,10 +122,12 @@ fn a_failing_test_prints_the_count_and_the_first_failing_rows() {
     let project = fixture();
     let dir = project.path();
     run(dir, &["run"]).ok();
-    let out = run(dir, &["test", "--select", "customers"]).expect_code(1);
-    // Tests reading `customers`: its own two and the relationships tests of orders.
-    assert!(out.stdout.contains("Running 4 tests"), "{}", out.stdout);
-    assert!(out.stdout.contains("3 passed, 1 failed"), "{}", out.stdout);
+    // Only the tests declared on the selected node run.
+    let out = run(dir, &["test", "--select", "customers"]).ok();
+    assert!(out.stdout.contains("Running 2 tests"), "{}", out.stdout);
+    let out = run(dir, &["test", "--select", "orders"]).expect_code(1);
+    assert!(out.stdout.contains("Running 15 tests"), "{}", out.stdout);
+    assert!(out.stdout.contains("7 passed, 8 failed"), "{}", out.stdout);
     assert!(
         out.stderr
             .contains("error: test `relationships_fails` on `orders` (models/schema.yml:"),
