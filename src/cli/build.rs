@@ -5,6 +5,7 @@ use std::sync::Arc;
 use cohort::artifacts;
 use cohort::engine::local::LocalEngine;
 use cohort::error::Result;
+use cohort::run::Observer as _;
 use cohort::run::Status;
 use cohort::sample::{self, SampleOptions};
 use cohort::testing;
@@ -123,7 +124,15 @@ pub async fn run(
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let signals = tokio::spawn(wait_for_interrupt(cancel_tx));
     let reporter = printer.run_observer(selected.len());
-    let summary = cohort::run::run_with_tests(
+    // Unit tests need no data: they run first, on fixtures (`build` only).
+    let unit_results = if command == "build" {
+        let everything = args.select.is_everything();
+        let report = |r: &cohort::testing::TestResult| reporter.test_finished(r);
+        super::test::run_unit_tests(&session, &engine, &selected, everything, &report).await?
+    } else {
+        Vec::new()
+    };
+    let mut summary = cohort::run::run_with_tests(
         &session.compiled,
         &selected,
         engine,
@@ -135,6 +144,7 @@ pub async fn run(
     .await;
     reporter.finish();
     signals.abort();
+    summary.tests.splice(0..0, unit_results);
     artifacts::write_run_results(&target_dir, command, &summary)?;
     if let Some(path) = &args.junit {
         super::test::write_junit(path, &session, &summary.tests)?;

@@ -40,8 +40,20 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
 
     let settings = session.local_settings()?;
     let engine = LocalEngine::open(&settings, &session.compiled).await?;
+    let everything = args.select.is_everything();
+    let units = session
+        .project
+        .unit_tests
+        .iter()
+        .filter(|t| unit_selected(t, &selected, everything))
+        .count();
+    let unit_text = match units {
+        0 => String::new(),
+        1 => " and 1 unit test".to_string(),
+        n => format!(" and {n} unit tests"),
+    };
     printer.info(&format!(
-        "Running {} test{} on target `{}` (DataFusion, local)",
+        "Running {} test{}{unit_text} on target `{}` (DataFusion, local)",
         tests.len(),
         if tests.len() == 1 { "" } else { "s" },
         session.target.name
@@ -52,8 +64,13 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
     }));
     let started = Instant::now();
     let reporter = printer.run_observer(0);
-    let results =
-        testing::execute::execute_all(&engine, &tests, &|r| reporter.test_finished(r)).await;
+    let mut results = run_unit_tests(&session, &engine, &selected, everything, &|r| {
+        reporter.test_finished(r)
+    })
+    .await?;
+    results.extend(
+        testing::execute::execute_all(&engine, &tests, &|r| reporter.test_finished(r)).await,
+    );
     reporter.finish();
     let summary = RunSummary {
         results: Vec::new(),
@@ -78,4 +95,34 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
 pub fn write_junit(path: &Path, session: &Session, results: &[TestResult]) -> Result<()> {
     let xml = testing::junit::report(session.project.name(), results);
     artifacts::write_atomic(path, xml.as_bytes())
+}
+
+/// Run the unit tests of the selected models (all of them with no
+/// selection) on the local engine, calling `on_result` as each finishes.
+pub async fn run_unit_tests(
+    session: &Session,
+    engine: &LocalEngine,
+    selected: &[String],
+    everything: bool,
+    on_result: &dyn Fn(&TestResult),
+) -> Result<Vec<TestResult>> {
+    let mut results = Vec::new();
+    for test in &session.project.unit_tests {
+        if !unit_selected(test, selected, everything) {
+            continue;
+        }
+        let started = Instant::now();
+        let outcome = engine.unit_test(&session.compiled, test).await;
+        let result =
+            testing::unit::to_result(session.project.name(), test, outcome, started.elapsed())?;
+        on_result(&result);
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// A unit test runs when its model (or segment) is selected.
+fn unit_selected(test: &testing::unit::UnitTest, selected: &[String], everything: bool) -> bool {
+    let node = format!("segment_{}", test.model);
+    everything || selected.iter().any(|s| *s == test.model || *s == node)
 }

@@ -49,6 +49,8 @@ pub struct Project {
     /// Data tests: generic tests from the YAML files and singular tests
     /// (`data_tests/**/*.sql`), in the order they were read.
     pub tests: Vec<crate::testing::TestDef>,
+    /// Unit tests (`unit_tests:` in the YAML files), in the order they were read.
+    pub unit_tests: Vec<crate::testing::unit::UnitTest>,
 }
 
 /// A raw table declared under `sources:`.
@@ -176,7 +178,8 @@ impl Project {
             .map(|path| load_macro_file(&root, &path))
             .collect::<Result<Vec<_>>>()?;
 
-        let (sources, models, tests) = (builder.sources, builder.models, builder.tests);
+        let (sources, models) = (builder.sources, builder.models);
+        let (tests, unit_tests) = (builder.tests, builder.unit_tests);
         Ok(Project {
             root,
             vars,
@@ -186,6 +189,7 @@ impl Project {
             macros,
             file,
             tests,
+            unit_tests,
         })
     }
 
@@ -214,6 +218,7 @@ struct Builder<'a> {
     /// Property entries (YAML `models:` without `from:`), applied to SQL models at the end.
     properties: Vec<(ModelDef, Location)>,
     tests: Vec<crate::testing::TestDef>,
+    unit_tests: Vec<crate::testing::unit::UnitTest>,
 }
 
 impl<'a> Builder<'a> {
@@ -231,6 +236,7 @@ impl<'a> Builder<'a> {
             models: BTreeMap::new(),
             properties: Vec::new(),
             tests: Vec::new(),
+            unit_tests: Vec::new(),
         }
     }
 
@@ -250,6 +256,10 @@ impl<'a> Builder<'a> {
         }
         for segment in parsed.segments {
             self.add_segment(segment, &rel, &text)?;
+        }
+        for unit_test in parsed.unit_tests {
+            let test = crate::testing::unit::UnitTest::from_def(unit_test, &rel)?;
+            self.unit_tests.push(test);
         }
         for model in parsed.models {
             let at = yaml::location_of(&rel, &model);
@@ -272,6 +282,10 @@ impl<'a> Builder<'a> {
         let parsed: segment::SegmentFile = yaml::parse(&rel, &text)?;
         for def in parsed.segments {
             self.add_segment(def, &rel, &text)?;
+        }
+        for unit_test in parsed.unit_tests {
+            let test = crate::testing::unit::UnitTest::from_def(unit_test, &rel)?;
+            self.unit_tests.push(test);
         }
         Ok(())
     }
@@ -493,14 +507,18 @@ impl<'a> Builder<'a> {
     /// Test names are unique: they name the compiled files and the results.
     fn check_test_names(&self) -> Result<()> {
         let mut seen: BTreeMap<&str, &Location> = BTreeMap::new();
-        for test in &self.tests {
-            if let Some(first) = seen.insert(&test.name, &test.defined_at) {
+        let names = self.tests.iter().map(|t| (t.name.as_str(), &t.defined_at));
+        let unit = self
+            .unit_tests
+            .iter()
+            .map(|t| (t.name.as_str(), &t.defined_at));
+        for (name, at) in names.chain(unit) {
+            if let Some(first) = seen.insert(name, at) {
                 return Err(Error::config(
                     Diagnostic::new(format!(
-                        "two tests are named `{}` (the other is at {first})",
-                        test.name
+                        "two tests are named `{name}` (the other is at {first})"
                     ))
-                    .at(test.defined_at.clone())
+                    .at(at.clone())
                     .help("give one of them a different `name:`"),
                 ));
             }

@@ -20,6 +20,9 @@ pub struct SchemaFile {
     /// Segments may live next to models (`models/segments/*.yml`).
     #[serde(default)]
     pub segments: Vec<Spanned<super::segment::SegmentDef>>,
+    /// Unit tests: fixture rows in, expected rows out (see `crate::testing::unit`).
+    #[serde(default)]
+    pub unit_tests: Vec<Spanned<crate::testing::unit::UnitTestDef>>,
 }
 
 /// A group of raw tables living in one dataset.

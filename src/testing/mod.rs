@@ -14,6 +14,7 @@ pub mod execute;
 pub mod generic;
 pub mod junit;
 pub mod spec;
+pub mod unit;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -425,3 +425,134 @@ fn the_example_project_ships_tests_that_build_runs_and_that_pass() {
             .is_file()
     );
 }
+
+/// A source and a model summing paid orders, with one unit test whose
+/// expected rows are `expect`.
+fn unit_project(given_columns: &str, expect: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(
+        dir.path(),
+        "data/orders.csv",
+        "customer_id,amount,status,note\n1,5.0,paid,x\n",
+    );
+    write(
+        dir.path(),
+        "models/paid.sql",
+        "select customer_id, sum(amount) as total, count(*) as n\nfrom {{ source('shop', 'orders') }}\nwhere status = 'paid'\ngroup by customer_id\n",
+    );
+    write(
+        dir.path(),
+        "models/schema.yml",
+        &format!(
+            r#"sources:
+  - name: shop
+    location: data
+    format: csv
+    tables:
+      - name: orders
+        columns:
+          - {{name: customer_id, type: INT64}}
+          - {{name: amount, type: FLOAT64}}
+          - {{name: status, type: STRING}}
+          - {{name: note, type: STRING}}
+unit_tests:
+  - name: paid_orders_are_summed
+    model: paid
+    given:
+      - input: source('shop', 'orders')
+        rows:
+          - {{customer_id: 1, {given_columns}: 10, status: paid}}
+          - {{customer_id: 1, {given_columns}: 2.5, status: paid}}
+          - {{customer_id: 1, {given_columns}: 100, status: refunded}}
+          - {{customer_id: 2, {given_columns}: 7, status: paid}}
+    expect:
+      rows:
+{expect}"#
+        ),
+    );
+    dir
+}
+
+#[test]
+fn unit_tests_pass_on_fixtures_and_fail_with_a_diff() {
+    // The fixture replaces the real table (one row of customer 1, total 5.0);
+    // `note` is left out and is NULL.
+    let good = "        - {customer_id: 1, total: 12.5}\n        - {customer_id: 2, total: 7}\n";
+    let project = unit_project("amount", good);
+    let out = run(project.path(), &["test"]).ok();
+    assert!(out.stdout.contains("1 unit test"), "{}", out.stdout);
+    assert!(out.stdout.contains("1 passed, 0 failed"), "{}", out.stdout);
+    // `build` runs it too, before the models.
+    let out = run(project.path(), &["build"]).ok();
+    assert!(out.stdout.contains("Tests: 1 passed"), "{}", out.stdout);
+
+    // Wrong expectations: one expected row is missing, one produced row unexpected.
+    let bad = "        - {customer_id: 1, total: 12.5}\n        - {customer_id: 2, total: 8}\n";
+    let project = unit_project("amount", bad);
+    let out = run(project.path(), &["test"]).expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "error: test `paid_orders_are_summed` on `paid` (models/schema.yml:13:5): 1 expected row missing (-), 1 unexpected row (+)"
+        ),
+        "{}",
+        out.stderr
+    );
+    let diff: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("  | "))
+        .collect();
+    assert_eq!(diff.len(), 3, "{}", out.stderr);
+    assert!(
+        diff[1].contains("| -    | 2           | 8.0"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        diff[2].contains("| +    | 2           | 7.0"),
+        "{}",
+        out.stderr
+    );
+
+    // Rows compare as multisets: the same row expected twice is missing once.
+    let twice = "        - {customer_id: 1, total: 12.5}\n        - {customer_id: 1, total: 12.5}\n        - {customer_id: 2, total: 7}\n";
+    let out = run(unit_project("amount", twice).path(), &["test"]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("1 expected row missing (-), 0 unexpected rows (+)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn unit_test_columns_are_checked_against_the_planned_schemas() {
+    let good = "        - {customer_id: 1, total: 12.5}\n";
+    let out = run(unit_project("amout", good).path(), &["test"]).expect_code(2);
+    assert!(
+        out.stderr.contains(
+            "error: models/schema.yml:16:9: unit test `paid_orders_are_summed`: `amout` is not a column of source('shop', 'orders')"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("help: did you mean `amount`?"),
+        "{}",
+        out.stderr
+    );
+
+    let unknown = "        - {customer_id: 1, totl: 12.5}\n";
+    let out = run(unit_project("amount", unknown).path(), &["build"]).expect_code(2);
+    assert!(
+        out.stderr.contains("`totl` is not a column of `paid`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("help: did you mean `total`?"),
+        "{}",
+        out.stderr
+    );
+}

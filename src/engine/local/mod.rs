@@ -2,9 +2,12 @@
 //! (through [`crate::sql`]) over Parquet files, with tables stored by
 //! [`storage`] and swapped in atomically.
 
+mod fixtures;
 mod preflight;
 pub mod session;
 pub mod storage;
+
+pub use fixtures::UnitOutcome;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -23,6 +23,9 @@ pub struct SegmentFile {
     pub version: Option<u32>,
     #[serde(default)]
     pub segments: Vec<Spanned<SegmentDef>>,
+    /// Unit tests of segments (given customers, expect members).
+    #[serde(default)]
+    pub unit_tests: Vec<Spanned<crate::testing::unit::UnitTestDef>>,
 }
 
 /// One entry under `segments:`, as written.
