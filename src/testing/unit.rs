@@ -187,30 +187,6 @@ pub fn rows_sql(columns: &[(String, String)], rows: &[Map<String, Value>]) -> St
         .join("\nunion all ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fixture_rows_fill_missing_columns_with_typed_nulls() {
-        let columns = vec![
-            ("id".to_string(), "INT64".to_string()),
-            ("email".to_string(), "STRING".to_string()),
-        ];
-        let rows: Vec<Map<String, Value>> =
-            serde_json::from_str(r#"[{"id": 1}, {"ID": 2, "email": "o'b"}]"#).unwrap();
-        let sql = rows_sql(&columns, &rows);
-        assert_eq!(
-            sql,
-            "select cast(1 as INT64) as `id`, cast(NULL as STRING) as `email`\nunion all select cast(2 as INT64) as `id`, cast('o\\'b' as STRING) as `email`"
-        );
-        crate::sql::parse::parse_bigquery(&sql).unwrap();
-        let empty = rows_sql(&columns, &[]);
-        assert!(empty.ends_with("where false"), "{empty}");
-        crate::sql::parse::parse_bigquery(&empty).unwrap();
-    }
-}
-
 /// The result of a unit test run: `Err` only for configuration errors
 /// (exit code 2); a query that fails is a result with status `error`.
 pub fn to_result(
@@ -269,4 +245,28 @@ pub fn to_result(
     result.sample_rows = marked("-", outcome.missing);
     result.sample_rows.extend(marked("+", outcome.unexpected));
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_rows_fill_missing_columns_with_typed_nulls() {
+        let columns = vec![
+            ("id".to_string(), "INT64".to_string()),
+            ("email".to_string(), "STRING".to_string()),
+        ];
+        let rows: Vec<Map<String, Value>> =
+            serde_json::from_str(r#"[{"id": 1}, {"ID": 2, "email": "o'b"}]"#).unwrap();
+        let sql = rows_sql(&columns, &rows);
+        assert_eq!(
+            sql,
+            "select cast(1 as INT64) as `id`, cast(NULL as STRING) as `email`\nunion all select cast(2 as INT64) as `id`, cast('o\\'b' as STRING) as `email`"
+        );
+        crate::sql::parse::parse_bigquery(&sql).unwrap();
+        let empty = rows_sql(&columns, &[]);
+        assert!(empty.ends_with("where false"), "{empty}");
+        crate::sql::parse::parse_bigquery(&empty).unwrap();
+    }
 }
