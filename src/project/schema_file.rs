@@ -229,6 +229,17 @@ pub struct ModelConfig {
     pub labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// `{enforced: true}`: the produced columns must match the declared ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractConfig>,
+}
+
+/// A model's contract.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContractConfig {
+    #[serde(default)]
+    pub enforced: bool,
 }
 
 impl ModelConfig {
@@ -251,6 +262,9 @@ impl ModelConfig {
         }
         if self.enabled.is_none() {
             self.enabled = defaults.enabled;
+        }
+        if self.contract.is_none() {
+            self.contract.clone_from(&defaults.contract);
         }
         for (k, v) in &defaults.labels {
             self.labels.entry(k.clone()).or_insert_with(|| v.clone());

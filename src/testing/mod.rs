@@ -8,8 +8,11 @@
 //! - [`compile`]: every test of a project → [`CompiledTest`]s (relations resolved).
 //! - [`execute`]: one compiled test on an engine → a [`TestResult`].
 //! - [`junit`]: test results → JUnit XML.
+//! - [`unit`]: unit tests (fixture rows in, expected rows out).
+//! - [`contract`]: enforced model contracts (declared columns and types).
 
 pub mod compile;
+pub mod contract;
 pub mod execute;
 pub mod generic;
 pub mod junit;

@@ -556,3 +556,68 @@ fn unit_test_columns_are_checked_against_the_planned_schemas() {
         out.stderr
     );
 }
+
+/// A model with an enforced contract over `columns` (YAML flow entries) and a model downstream.
+fn contract_project(columns: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(
+        dir.path(),
+        "models/orders.sql",
+        "select 1 as id, 'a' as name, 2.5 as amount\n",
+    );
+    write(
+        dir.path(),
+        "models/after_orders.sql",
+        "select id from {{ ref('orders') }}\n",
+    );
+    write(
+        dir.path(),
+        "models/schema.yml",
+        &format!(
+            "models:\n  - name: orders\n    config:\n      contract: {{enforced: true}}\n    columns:\n{columns}"
+        ),
+    );
+    dir
+}
+
+#[test]
+fn an_enforced_contract_fails_the_model_before_writing_and_names_the_column() {
+    let ok = "      - {name: id, type: INT64}\n      - {name: name, type: STRING}\n      - {name: amount, type: float64}\n";
+    run(contract_project(ok).path(), &["build"]).ok();
+
+    for (columns, message) in [
+        (
+            "      - {name: id, type: STRING}\n      - {name: name, type: STRING}\n      - {name: amount, type: FLOAT64}\n",
+            "model `orders`: contract violated: column `id` is INT64, the contract says STRING",
+        ),
+        (
+            "      - {name: id, type: INT64}\n      - {name: name, type: STRING}\n      - {name: amount, type: FLOAT64}\n      - {name: email, type: STRING}\n",
+            "column `email` is declared but not produced",
+        ),
+        (
+            "      - {name: id, type: INT64}\n      - {name: amount, type: FLOAT64}\n",
+            "column `name` (STRING) is produced but not declared",
+        ),
+        (
+            "      - {name: id, type: INT64}\n      - {name: name}\n      - {name: amount, type: FLOAT64}\n",
+            "column `name` has no type",
+        ),
+    ] {
+        let project = contract_project(columns);
+        let out = run(project.path(), &["build"]).expect_code(2);
+        assert!(out.stderr.contains(message), "{message}: {}", out.stderr);
+        assert!(
+            out.stdout.contains("0 ok, 1 error, 1 skipped"),
+            "{}",
+            out.stdout
+        );
+        // Nothing was written for the model.
+        assert!(
+            !project
+                .path()
+                .join("target/local/analytics/orders/CURRENT")
+                .exists()
+        );
+    }
+}

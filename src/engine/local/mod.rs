@@ -272,6 +272,20 @@ impl LocalEngine {
             .plan(&node.sql)
             .await
             .map_err(|e| sql_error(node, &e))?;
+        if node.config.contract.as_ref().is_some_and(|c| c.enforced) {
+            let planned: Vec<(String, String)> = plan
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| {
+                    (
+                        f.name().clone(),
+                        super::values::bigquery_type(f.data_type()),
+                    )
+                })
+                .collect();
+            crate::testing::contract::check(node, &planned)?;
+        }
         match node.materialization {
             Materialization::Table => self.build_table(node, plan).await,
             Materialization::View => self.build_view(node, plan).await,
