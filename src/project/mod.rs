@@ -347,7 +347,21 @@ impl<'a> Builder<'a> {
             validate_identifier(&t.name, "source table name", table_at.clone())?;
             let subject = crate::testing::Subject::Source(def.name.clone(), t.name.clone());
             let label = format!("{}_{}", def.name, t.name);
-            self.add_tests(rel, subject, &label, &t.tests, &t.columns)?;
+            self.add_tests(rel, subject.clone(), &label, &t.tests, &t.columns)?;
+            if let Some(freshness) = t.freshness.as_ref().or(def.freshness.as_ref()) {
+                let field = t
+                    .loaded_at_field
+                    .as_deref()
+                    .or(def.loaded_at_field.as_deref());
+                let ctx = crate::testing::spec::Context {
+                    file: rel,
+                    subject,
+                    subject_label: label,
+                    column: None,
+                };
+                let tests = crate::testing::spec::parse_freshness(freshness, field, &ctx)?;
+                self.tests.extend(tests);
+            }
             let key = (def.name.clone(), t.name.clone());
             if let Some(existing) = self.sources.get(&key) {
                 return Err(Error::config(

@@ -44,6 +44,12 @@ pub struct SourceDef {
     /// For local runs: `parquet` (default) or `csv`.
     #[serde(default)]
     pub format: Option<FileFormat>,
+    /// The TIMESTAMP column saying when a row was loaded (default for the tables).
+    #[serde(default)]
+    pub loaded_at_field: Option<String>,
+    /// `{warn_after: {count: 2, period: day}, error_after: {...}}` (default for the tables).
+    #[serde(default)]
+    pub freshness: Option<Spanned<serde_json::Value>>,
     pub tables: Vec<Spanned<SourceTableDef>>,
 }
 
@@ -84,6 +90,12 @@ pub struct SourceTableDef {
     /// Table-level generic tests (`row_count`, `expression_is_true`, or a column test with `column:`).
     #[serde(default, alias = "data_tests")]
     pub tests: Vec<Spanned<serde_json::Value>>,
+    /// The TIMESTAMP column saying when a row was loaded.
+    #[serde(default)]
+    pub loaded_at_field: Option<String>,
+    /// How old the newest row may be: `{warn_after: {count: 2, period: day}, error_after: ...}`.
+    #[serde(default)]
+    pub freshness: Option<Spanned<serde_json::Value>>,
 }
 
 /// A column of a source or model.

@@ -120,13 +120,22 @@ fn generic_test(
         }),
         _ => None,
     };
-    let sql = generic::sql(
-        kind,
-        &relation,
-        test.column.as_deref(),
-        test.filter.as_deref(),
-        to_relation.as_deref(),
-    );
+    let sql = match kind {
+        TestKind::Freshness { field, minutes } => generic::freshness_sql(
+            &relation,
+            field,
+            *minutes,
+            test.filter.as_deref(),
+            project.as_of,
+        ),
+        _ => generic::sql(
+            kind,
+            &relation,
+            test.column.as_deref(),
+            test.filter.as_deref(),
+            to_relation.as_deref(),
+        ),
+    };
     Ok(CompiledTest {
         name: test.name.clone(),
         unique_id: format!("test.{}.{}", project.name(), test.name),

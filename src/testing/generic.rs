@@ -88,8 +88,43 @@ pub fn sql(
             // Singular tests are rendered by Jinja instead (see `compile`).
             out = raw.clone();
         }
+        TestKind::Freshness { .. } => {
+            // Needs the project's `as_of`: see [`freshness_sql`].
+        }
     }
     out.push('\n');
+    out
+}
+
+/// The failing-rows query of a freshness test: one row (the newest load
+/// time and its age in minutes) when the newest `field` is older than
+/// `minutes`, or when the table is empty. Ages are measured at the end of
+/// `as_of`, or now when that is earlier, so past `as_of`s give stable results.
+pub fn freshness_sql(
+    relation: &str,
+    field: &str,
+    minutes: u64,
+    filter: Option<&str>,
+    as_of: chrono::NaiveDate,
+) -> String {
+    let end_of_day = as_of.succ_opt().unwrap_or(as_of).format("%Y-%m-%d");
+    let mut out = String::new();
+    let _ = writeln!(out, "with newest as (");
+    let _ = writeln!(out, "    select");
+    let _ = writeln!(out, "        max({field}) as max_loaded_at,");
+    let _ = writeln!(
+        out,
+        "        least(current_timestamp(), timestamp '{end_of_day} 00:00:00+00') as checked_at"
+    );
+    let _ = writeln!(out, "    from {relation}");
+    if let Some(filter) = filter {
+        let _ = writeln!(out, "    where ({filter})");
+    }
+    let _ = writeln!(out, ")");
+    let _ = write!(
+        out,
+        "select max_loaded_at, checked_at, timestamp_diff(checked_at, max_loaded_at, minute) as age_minutes\nfrom newest\nwhere max_loaded_at is null\n    or max_loaded_at < timestamp_sub(checked_at, interval {minutes} minute)\n"
+    );
     out
 }
 
@@ -127,6 +162,18 @@ mod tests {
             crate::sql::parse::parse_bigquery(&sql)
                 .unwrap_or_else(|e| panic!("{}: {sql}\n{}", kind.name(), e.message));
         }
+        let fresh = freshness_sql(
+            "`raw.s`",
+            "loaded_at",
+            90,
+            None,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        );
+        assert!(
+            fresh.contains("timestamp '2026-11-24 00:00:00+00'"),
+            "{fresh}"
+        );
+        crate::sql::parse::parse_bigquery(&fresh).unwrap();
         let range = sql(&kinds[5], "`a.t`", Some("id"), None, None);
         assert!(range.contains("not (id > 0)"), "{range}");
     }

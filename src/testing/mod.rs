@@ -91,6 +91,12 @@ pub enum TestKind {
     Singular {
         raw: String,
     },
+    /// Source freshness: the newest `field` is at most `minutes` old (as of
+    /// the end of `as_of`, or now if that is earlier).
+    Freshness {
+        field: String,
+        minutes: u64,
+    },
 }
 
 impl TestKind {
@@ -105,6 +111,7 @@ impl TestKind {
             TestKind::AcceptedRange { .. } => "accepted_range",
             TestKind::RowCount { .. } => "row_count",
             TestKind::Singular { .. } => "singular",
+            TestKind::Freshness { .. } => "freshness",
         }
     }
 }

@@ -340,6 +340,123 @@ impl Args<'_> {
     }
 }
 
+/// A source table's `freshness:` (`warn_after` and/or `error_after`, each
+/// `{count: N, period: minute|hour|day}`, and an optional `filter:`) → one
+/// test per threshold, named `freshness_<source>_<table>_warn|error`.
+pub fn parse_freshness(
+    value: &Spanned<Value>,
+    loaded_at_field: Option<&str>,
+    ctx: &Context<'_>,
+) -> Result<Vec<TestDef>> {
+    let at = location_of(ctx.file, value);
+    let map = match &value.value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Object(map) => map,
+        other => {
+            return Err(error(
+                format!("freshness must be a map, not `{other}`"),
+                at,
+                "write `freshness: {warn_after: {count: 1, period: day}}`",
+            ));
+        }
+    };
+    let known = ["warn_after", "error_after", "filter"];
+    for key in map.keys() {
+        if !known.contains(&key.as_str()) {
+            return Err(error(
+                format!("freshness: unknown key `{key}`"),
+                at,
+                suggestion(key, known, "key"),
+            ));
+        }
+    }
+    let Some(field) = loaded_at_field else {
+        return Err(error(
+            "freshness needs `loaded_at_field`",
+            at,
+            "add `loaded_at_field: <TIMESTAMP column>` to the table (or its source)",
+        ));
+    };
+    let filter = match map.get("filter") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(f)) => Some(f.clone()),
+        Some(other) => {
+            return Err(error(
+                format!("freshness: `filter` must be a text, not `{other}`"),
+                at,
+                "write `filter: \"...\"` with a BigQuery condition",
+            ));
+        }
+    };
+    let mut tests = Vec::new();
+    for (key, severity) in [
+        ("warn_after", Severity::Warn),
+        ("error_after", Severity::Error),
+    ] {
+        let Some(after) = map.get(key).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let minutes = age_minutes(after).ok_or_else(|| {
+            error(
+                format!("freshness: `{key}` must be {{count: N, period: minute|hour|day}}, not `{after}`"),
+                at.clone(),
+                format!("write `{key}: {{count: 1, period: day}}`"),
+            )
+        })?;
+        tests.push(TestDef {
+            name: format!(
+                "freshness_{}_{}",
+                ctx.subject_label,
+                if severity == Severity::Warn {
+                    "warn"
+                } else {
+                    "error"
+                }
+            ),
+            kind: TestKind::Freshness {
+                field: field.to_string(),
+                minutes,
+            },
+            subject: ctx.subject.clone(),
+            column: None,
+            filter: filter.clone(),
+            severity,
+            path: ctx.file.to_path_buf(),
+            defined_at: at.clone(),
+        });
+    }
+    if tests.is_empty() {
+        return Err(error(
+            "freshness sets neither `warn_after` nor `error_after`",
+            at,
+            "write `freshness: {warn_after: {count: 1, period: day}}`",
+        ));
+    }
+    Ok(tests)
+}
+
+/// `{count: 2, period: day}` in minutes.
+fn age_minutes(value: &Value) -> Option<u64> {
+    let map = value.as_object()?;
+    if map.keys().any(|k| k != "count" && k != "period") {
+        return None;
+    }
+    let count = map.get("count")?.as_u64().filter(|c| *c > 0)?;
+    let unit = match map
+        .get("period")?
+        .as_str()?
+        .trim()
+        .to_ascii_lowercase()
+        .trim_end_matches('s')
+    {
+        "minute" => 1,
+        "hour" => 60,
+        "day" => 24 * 60,
+        _ => return None,
+    };
+    count.checked_mul(unit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,6 +520,18 @@ mod tests {
             assert!(err.is_config());
             assert!(err.to_string().contains(needle), "{yaml}: {err}");
         }
+        assert_eq!(
+            age_minutes(&serde_json::json!({"count": 2, "period": "hours"})),
+            Some(120)
+        );
+        assert_eq!(
+            age_minutes(&serde_json::json!({"count": 0, "period": "day"})),
+            None
+        );
+        assert_eq!(
+            age_minutes(&serde_json::json!({"count": 1, "period": "week"})),
+            None
+        );
         let err = parse("- unique", None).expect_err("model-level unique needs a column");
         assert!(err.to_string().contains("needs a column"), "{err}");
     }

@@ -621,3 +621,61 @@ fn an_enforced_contract_fails_the_model_before_writing_and_names_the_column() {
         );
     }
 }
+
+fn freshness_project(table_extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(
+        dir.path(),
+        "data/events.csv",
+        "id,loaded_at\n1,2026-11-18T00:00:00Z\n2,2026-11-20T10:00:00Z\n",
+    );
+    write(
+        dir.path(),
+        "models/sources.yml",
+        &format!(
+            "sources:\n  - name: app\n    location: data\n    format: csv\n    tables:\n      - name: events\n        columns:\n          - {{name: id, type: INT64}}\n          - {{name: loaded_at, type: TIMESTAMP}}\n{table_extra}"
+        ),
+    );
+    dir
+}
+
+#[test]
+fn source_freshness_warns_then_fails_as_the_newest_row_ages() {
+    let project = freshness_project(
+        "        loaded_at_field: loaded_at\n        freshness:\n          warn_after: {count: 1, period: day}\n          error_after: {count: 72, period: hour}\n",
+    );
+    let dir = project.path();
+    // Ages are measured at the end of as_of: 14 hours, 38 hours, 110 hours.
+    let status = |as_of: &str, code: i32| {
+        let vars = format!("{{as_of: {as_of}}}");
+        let out = run(dir, &["test", "--vars", &vars, "--log-format", "json"]).expect_code(code);
+        let events = test_events(&out.stdout);
+        (
+            events["freshness_app_events_warn"]["status"].clone(),
+            events["freshness_app_events_error"]["status"].clone(),
+        )
+    };
+    assert_eq!(status("2026-11-20", 0), ("pass".into(), "pass".into()));
+    assert_eq!(status("2026-11-21", 0), ("warn".into(), "pass".into()));
+    assert_eq!(status("2026-11-24", 1), ("warn".into(), "fail".into()));
+
+    let project = freshness_project("        freshness: {warn_after: {count: 1, period: day}}\n");
+    let out = run(project.path(), &["test"]).expect_code(2);
+    assert!(
+        out.stderr
+            .contains("error: models/sources.yml:10:20: freshness needs `loaded_at_field`"),
+        "{}",
+        out.stderr
+    );
+    let project = freshness_project(
+        "        loaded_at_field: loaded_at\n        freshness: {warn_after: {count: 1, period: fortnight}}\n",
+    );
+    let out = run(project.path(), &["test"]).expect_code(2);
+    assert!(
+        out.stderr
+            .contains("`warn_after` must be {count: N, period: minute|hour|day}"),
+        "{}",
+        out.stderr
+    );
+}
