@@ -79,6 +79,9 @@ pub struct RunArgs {
     /// Write the data tests' results as JUnit XML to this file (`build`).
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Keep each failing test's rows as a table in `<dataset>_test_failures` (`build`).
+    #[arg(long)]
+    pub store_failures: bool,
 }
 
 /// Flags of `cohort test`.
@@ -89,6 +92,9 @@ pub struct TestArgs {
     /// Write the results as JUnit XML to this file.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Keep each failing test's rows as a table in `<dataset>_test_failures`.
+    #[arg(long)]
+    pub store_failures: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -95,7 +95,10 @@ pub async fn run(
     artifacts::write_compiled_tests(&target_dir, &tests)?;
     // `build` runs the selected nodes' tests; `run` only builds.
     let test_plan = if command == "build" {
-        let tests = testing::select_tests(&tests, &selected, args.select.is_everything());
+        let mut tests = testing::select_tests(&tests, &selected, args.select.is_everything());
+        if args.store_failures {
+            testing::store_failures(&mut tests, &session.target);
+        }
         testing::plan(&session.compiled, tests, &selected)
     } else {
         testing::TestPlan::default()

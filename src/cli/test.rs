@@ -25,6 +25,9 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
     let tests = testing::compile_tests(&session.project, &session.compiled)?;
     artifacts::write_compiled_tests(&target_dir, &tests)?;
     let mut tests = testing::select_tests(&tests, &selected, args.select.is_everything());
+    if args.store_failures {
+        testing::store_failures(&mut tests, &session.target);
+    }
     // In dependency order of the node each test reads, then by name.
     let position = |t: &testing::CompiledTest| {
         t.node

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::{Severity, Subject, TableRef, TestDef, TestKind, generic};
-use crate::compile::CompiledProject;
+use crate::compile::{CompiledProject, Relation};
 use crate::error::{Diagnostic, Error, Location, Result, suggestion};
+use crate::profile::Target;
 use crate::project::Project;
 
 /// One test, ready to run.
@@ -34,6 +35,21 @@ pub struct CompiledTest {
     pub path: PathBuf,
     #[serde(skip)]
     pub defined_at: Location,
+    /// `--store-failures`: where the failing rows are kept as a table.
+    #[serde(skip)]
+    pub store_failures: Option<Relation>,
+}
+
+/// `--store-failures`: keep each test's failing rows in
+/// `<dataset>_test_failures.<test name>` on the target.
+pub fn store_failures(tests: &mut [CompiledTest], target: &Target) {
+    for test in tests {
+        test.store_failures = Some(Relation {
+            project: target.project().map(str::to_string),
+            dataset: format!("{}_test_failures", target.dataset()),
+            name: test.name.clone(),
+        });
+    }
 }
 
 /// Compile `project.tests` against the compiled nodes.
@@ -75,6 +91,7 @@ pub fn compile_tests(project: &Project, compiled: &CompiledProject) -> Result<Ve
                     sql,
                     path: test.path.clone(),
                     defined_at: test.defined_at.clone(),
+                    store_failures: None,
                 }
             }
             kind => generic_test(project, compiled, test, kind)?,
@@ -148,6 +165,7 @@ fn generic_test(
         sql,
         path: test.path.clone(),
         defined_at: test.defined_at.clone(),
+        store_failures: None,
     })
 }
 

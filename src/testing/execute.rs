@@ -4,8 +4,10 @@
 use std::time::Instant;
 
 use super::{CompiledTest, Severity, TestResult, TestStatus};
+use crate::compile::{CompiledNode, Materialization};
 use crate::engine::Engine;
 use crate::engine::values;
+use crate::project::ModelConfig;
 
 /// How many failing rows a result keeps to show.
 pub const SAMPLE_ROWS: usize = 5;
@@ -47,15 +49,47 @@ pub async fn execute(engine: &dyn Engine, test: &CompiledTest) -> TestResult {
             Severity::Error => TestStatus::Fail,
             Severity::Warn => TestStatus::Warn,
         };
-        result.message = Some(format!(
+        let mut message = format!(
             "{failures} failing row{}",
             if failures == 1 { "" } else { "s" }
-        ));
+        );
+        if let Some(relation) = &test.store_failures {
+            match engine.materialize(&failures_node(test, relation)).await {
+                Ok(_) => message.push_str(&format!(", stored in {relation}")),
+                Err(e) => message.push_str(&format!(", not stored: {e}")),
+            }
+        }
+        result.message = Some(message);
     } else {
         result.status = TestStatus::Pass;
     }
     result.execution_time = started.elapsed();
     result
+}
+
+/// A node whose table is the failing rows of `test`.
+fn failures_node(test: &CompiledTest, relation: &crate::compile::Relation) -> CompiledNode {
+    CompiledNode {
+        name: test.name.clone(),
+        unique_id: format!("{}.failures", test.unique_id),
+        path: test.path.clone(),
+        relation: relation.clone(),
+        materialization: Materialization::Table,
+        config: ModelConfig::default(),
+        depends_on: test.depends_on.clone(),
+        sources: Vec::new(),
+        sql: test.sql.clone(),
+        run_sql: format!(
+            "create or replace table {} as\n{}",
+            relation.quoted(),
+            test.sql
+        ),
+        checksum: String::new(),
+        description: None,
+        columns: Vec::new(),
+        defined_at: test.defined_at.clone(),
+        segment: None,
+    }
 }
 
 /// The result of a test that did not run, with the reason.

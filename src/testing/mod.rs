@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::error::Location;
 
-pub use compile::{CompiledTest, TestPlan, compile_tests, plan, select_tests};
+pub use compile::{CompiledTest, TestPlan, compile_tests, plan, select_tests, store_failures};
 pub use execute::execute;
 
 /// What a failing test does to the run.

@@ -679,3 +679,36 @@ fn source_freshness_warns_then_fails_as_the_newest_row_ages() {
         out.stderr
     );
 }
+
+#[test]
+fn store_failures_keeps_the_failing_rows_as_a_table() {
+    let project = fixture();
+    let dir = project.path();
+    run(dir, &["run"]).ok();
+    let out = run(dir, &["test", "--select", "orders", "--store-failures"]).expect_code(1);
+    assert!(
+        out.stdout
+            .contains("2 failing rows, stored in analytics_test_failures.accepted_range_fails"),
+        "{}",
+        out.stdout
+    );
+    // Only failing tests leave a table.
+    let stored = dir.join("target/local/analytics_test_failures");
+    assert!(stored.join("accepted_range_fails/CURRENT").is_file());
+    assert!(!stored.join("accepted_range_passes").exists());
+    let tables = std::fs::read_dir(&stored).unwrap().count();
+    assert_eq!(tables, 8, "one table per failing test");
+    // The stored rows are the failing rows, readable in later commands.
+    let (_, rows) = crate::support::query(
+        dir,
+        "{}",
+        "select id, amount from `analytics_test_failures.accepted_range_fails` order by id",
+    );
+    assert_eq!(
+        rows,
+        vec![
+            vec![serde_json::json!(2), serde_json::json!(-1.0)],
+            vec![serde_json::json!(4), serde_json::json!(120.0)]
+        ]
+    );
+}

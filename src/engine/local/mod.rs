@@ -78,7 +78,31 @@ impl LocalEngine {
                 engine.register_existing(&node.relation).await?;
             }
         }
+        engine.register_stored_failures(compiled).await?;
         Ok(engine)
+    }
+
+    /// Tables of failing test rows (`--store-failures`) are readable too.
+    async fn register_stored_failures(&self, compiled: &CompiledProject) -> Result<()> {
+        let dataset = format!("{}_test_failures", compiled.target.dataset());
+        let Ok(entries) = std::fs::read_dir(self.storage.root().join(&dataset)) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let relation = Relation {
+                project: None,
+                dataset: dataset.clone(),
+                name,
+            };
+            self.register_existing(&relation).await?;
+        }
+        Ok(())
     }
 
     /// The DataFusion session (for tests and tools).
@@ -268,6 +292,8 @@ impl LocalEngine {
 
     async fn build(&self, node: &CompiledNode) -> Result<Materialized> {
         self.check_sources(node)?;
+        // A node may live in a dataset of its own (e.g. stored test failures).
+        self.ensure_schema(&node.relation.dataset)?;
         let plan = self
             .plan(&node.sql)
             .await
