@@ -18,5 +18,6 @@ pub mod project;
 pub mod run;
 pub mod sample;
 pub mod sql;
+pub mod testing;
 
 pub use error::{Diagnostic, Error, Location, Result};

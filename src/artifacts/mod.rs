@@ -13,6 +13,7 @@ use crate::compile::{CompiledNode, CompiledProject};
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::run::RunSummary;
+use crate::testing::CompiledTest;
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "manifest.json";
@@ -175,6 +176,28 @@ pub fn manifest(project: &Project, compiled: &CompiledProject) -> Value {
     })
 }
 
+/// `target/compiled/<dir>/tests/<test>.sql`: where a data test's query is written.
+pub fn compiled_test_path(target_dir: &Path, test: &CompiledTest) -> PathBuf {
+    let dir = test
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    target_dir
+        .join("compiled")
+        .join(dir)
+        .join("tests")
+        .join(format!("{}.sql", test.name))
+}
+
+/// Write each test's failing-rows query under `target/compiled/` (after [`write_compiled`]).
+pub fn write_compiled_tests(target_dir: &Path, tests: &[CompiledTest]) -> Result<()> {
+    for test in tests {
+        write_atomic(&compiled_test_path(target_dir, test), test.sql.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Write `run_results.json`.
 pub fn write_run_results(target_dir: &Path, command: &str, summary: &RunSummary) -> Result<()> {
     let value = json!({
@@ -186,6 +209,7 @@ pub fn write_run_results(target_dir: &Path, command: &str, summary: &RunSummary)
         "elapsed_time": (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         "interrupted": summary.interrupted,
         "results": summary.results,
+        "tests": summary.tests,
     });
     write_json(&target_dir.join(RUN_RESULTS), &value)
 }

@@ -58,6 +58,13 @@ pub struct SelectArgs {
     pub exclude: Vec<String>,
 }
 
+impl SelectArgs {
+    /// True when neither `--select` nor `--exclude` is given.
+    pub fn is_everything(&self) -> bool {
+        self.select.is_empty() && self.exclude.is_empty()
+    }
+}
+
 /// Flags of commands that build.
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
@@ -69,6 +76,25 @@ pub struct RunArgs {
     /// Rebuild incremental models from scratch.
     #[arg(long)]
     pub full_refresh: bool,
+    /// Write the data tests' results as JUnit XML to this file (`build`).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Keep each failing test's rows as a table in `<dataset>_test_failures` (`build`).
+    #[arg(long)]
+    pub store_failures: bool,
+}
+
+/// Flags of `cohort test`.
+#[derive(Debug, Args, Clone)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Write the results as JUnit XML to this file.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Keep each failing test's rows as a table in `<dataset>_test_failures`.
+    #[arg(long)]
+    pub store_failures: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,8 +120,10 @@ pub enum Command {
     },
     /// Build the selected models.
     Run(RunArgs),
-    /// Build the selected models (and, as the project grows, run their tests).
+    /// Build the selected models, running each one's data tests right after it.
     Build(RunArgs),
+    /// Run the data tests of the selected nodes (on the tables already built).
+    Test(TestArgs),
     /// Preview a model's rows or run ad-hoc BigQuery SQL.
     Show {
         /// The model to preview.

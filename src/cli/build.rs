@@ -5,8 +5,10 @@ use std::sync::Arc;
 use cohort::artifacts;
 use cohort::engine::local::LocalEngine;
 use cohort::error::Result;
+use cohort::run::Observer as _;
 use cohort::run::Status;
 use cohort::sample::{self, SampleOptions};
+use cohort::testing;
 use serde_json::json;
 
 use super::args::{GlobalArgs, RunArgs, SelectArgs};
@@ -27,6 +29,8 @@ pub async fn compile(
     let selected = session.select(select)?;
     let target_dir = session.target_dir();
     artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
+    let tests = testing::compile_tests(&session.project, &session.compiled)?;
+    artifacts::write_compiled_tests(&target_dir, &tests)?;
     for name in &selected {
         if let Some(node) = session.compiled.nodes.get(name) {
             let path = artifacts::compiled_path(&target_dir, node);
@@ -87,6 +91,23 @@ pub async fn run(
     let selected = session.select(&args.select)?;
     let target_dir = session.target_dir();
     artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
+    let tests = testing::compile_tests(&session.project, &session.compiled)?;
+    artifacts::write_compiled_tests(&target_dir, &tests)?;
+    // `build` runs the selected nodes' tests; `run` only builds.
+    let test_plan = if command == "build" {
+        let mut tests = testing::select_tests(
+            &tests,
+            &selected,
+            args.select.is_everything(),
+            testing::TestSelection::EveryNodeRead,
+        );
+        if args.store_failures {
+            testing::store_failures(&mut tests, &session.target);
+        }
+        testing::plan(&session.compiled, tests, &selected)
+    } else {
+        testing::TestPlan::default()
+    };
     let mut settings = session.local_settings()?;
     settings.full_refresh = args.full_refresh;
     generate_missing_sample_data(&session, printer)?;
@@ -112,18 +133,31 @@ pub async fn run(
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let signals = tokio::spawn(wait_for_interrupt(cancel_tx));
     let reporter = printer.run_observer(selected.len());
-    let summary = cohort::run::run(
+    // Unit tests need no data: they run first, on fixtures (`build` only).
+    let unit_results = if command == "build" {
+        let everything = args.select.is_everything();
+        let report = |r: &cohort::testing::TestResult| reporter.test_finished(r);
+        super::test::run_unit_tests(&session, &engine, &selected, everything, &report).await?
+    } else {
+        Vec::new()
+    };
+    let mut summary = cohort::run::run_with_tests(
         &session.compiled,
         &selected,
         engine,
         threads,
         &reporter,
         cancel_rx,
+        &test_plan,
     )
     .await;
     reporter.finish();
     signals.abort();
+    summary.tests.splice(0..0, unit_results);
     artifacts::write_run_results(&target_dir, command, &summary)?;
+    if let Some(path) = &args.junit {
+        super::test::write_junit(path, &session, &summary.tests)?;
+    }
     printer.summary(&summary);
 
     if summary.interrupted {
@@ -134,7 +168,9 @@ pub async fn run(
         .iter()
         .filter(|r| r.status == Status::Error)
         .collect();
+    let tests_failed = summary.tests.iter().any(|t| t.status.is_failure());
     Ok(match failed.as_slice() {
+        [] if tests_failed => EXIT_FAILED,
         [] => EXIT_OK,
         f if f.iter().all(|r| r.config_error) => EXIT_CONFIG,
         _ => EXIT_FAILED,

@@ -11,6 +11,7 @@ mod output;
 mod sample_data;
 mod setup;
 mod show;
+mod test;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, Error> {
         Command::Compile { select, check } => build::compile(global, select, *check, printer).await,
         Command::Run(args) => build::run(global, args, "run", printer).await,
         Command::Build(args) => build::run(global, args, "build", printer).await,
+        Command::Test(args) => test::run(global, args, printer).await,
         Command::Show {
             select,
             inline,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use cohort::Error;
 use cohort::compile::CompiledNode;
 use cohort::run::{NodeResult, Observer, RunSummary, Status};
+use cohort::testing::{TestResult, TestStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
@@ -115,9 +116,11 @@ impl Printer {
                 "success": ok, "error": errors, "skipped": skipped,
                 "elapsed_s": (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
                 "interrupted": summary.interrupted,
+                "tests": test_counts(&summary.tests),
             }));
             return;
         }
+        self.test_details(&summary.tests);
         let failures: Vec<&NodeResult> = summary
             .results
             .iter()
@@ -145,7 +148,127 @@ impl Printer {
             "{verdict} in {:.2}s: {ok} ok, {errors} error, {skipped} skipped",
             summary.elapsed.as_secs_f64()
         ));
+        if !summary.tests.is_empty() {
+            stdout_line(&format!("Tests: {}", test_count_text(&summary.tests)));
+        }
     }
+
+    /// The closing lines of `cohort test`.
+    pub fn test_summary(&self, summary: &RunSummary) {
+        if self.json {
+            self.event(json!({
+                "event": "run_finished",
+                "elapsed_s": (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+                "interrupted": summary.interrupted,
+                "tests": test_counts(&summary.tests),
+            }));
+            return;
+        }
+        self.test_details(&summary.tests);
+        let failed = summary.tests.iter().any(|t| t.status.is_failure());
+        let verdict = if failed {
+            self.paint("Failed", "31")
+        } else {
+            self.paint("Done", "32")
+        };
+        stdout_line(&format!(
+            "{verdict} in {:.2}s: {}",
+            summary.elapsed.as_secs_f64(),
+            test_count_text(&summary.tests)
+        ));
+    }
+
+    /// Each failing (or warning) test: where it is, the failing-row count and the first rows.
+    fn test_details(&self, tests: &[TestResult]) {
+        let shown: Vec<&TestResult> = tests
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t.status,
+                    TestStatus::Fail | TestStatus::Warn | TestStatus::Error
+                )
+            })
+            .collect();
+        if shown.is_empty() {
+            return;
+        }
+        stderr_line("");
+        for t in shown {
+            let label = match t.status {
+                TestStatus::Warn => self.paint("warning:", "1;33"),
+                _ => self.paint("error:", "1;31"),
+            };
+            let on = t
+                .node
+                .as_deref()
+                .map(|n| format!(" on `{n}`"))
+                .unwrap_or_default();
+            stderr_line(&format!(
+                "{label} test `{}`{on} ({}): {}",
+                t.name,
+                t.defined_at,
+                t.message.as_deref().unwrap_or("failed")
+            ));
+            if !t.sample_columns.is_empty() {
+                let shown_rows = t.sample_rows.len() as u64;
+                let mut grid = rows_grid(&t.sample_columns, &t.sample_rows);
+                if t.failures > shown_rows {
+                    grid.push_str(&format!(
+                        "  (first {shown_rows} of {} failing rows)\n",
+                        thousands(t.failures)
+                    ));
+                }
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(grid.as_bytes());
+            }
+        }
+    }
+}
+
+/// Test results by status, for JSON.
+fn test_counts(tests: &[TestResult]) -> serde_json::Value {
+    let n = |s: TestStatus| tests.iter().filter(|t| t.status == s).count();
+    json!({
+        "pass": n(TestStatus::Pass), "fail": n(TestStatus::Fail), "warn": n(TestStatus::Warn),
+        "error": n(TestStatus::Error), "skipped": n(TestStatus::Skipped),
+    })
+}
+
+/// "12 passed, 1 failed, 0 warned, 0 errored, 0 skipped".
+fn test_count_text(tests: &[TestResult]) -> String {
+    let n = |s: TestStatus| tests.iter().filter(|t| t.status == s).count();
+    format!(
+        "{} passed, {} failed, {} warned, {} errored, {} skipped",
+        n(TestStatus::Pass),
+        n(TestStatus::Fail),
+        n(TestStatus::Warn),
+        n(TestStatus::Error),
+        n(TestStatus::Skipped)
+    )
+}
+
+/// A small text grid of failing rows, indented under the test's line.
+fn rows_grid(columns: &[String], rows: &[Vec<String>]) -> String {
+    let clip = |s: &str| -> String { s.chars().take(40).collect() };
+    let mut widths: Vec<usize> = columns.iter().map(|c| clip(c).chars().count()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(clip(c).chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{:<w$}", clip(c)))
+            .collect();
+        format!("  | {} |\n", parts.join(" | "))
+    };
+    let mut out = line(columns);
+    for row in rows {
+        out.push_str(&line(row));
+    }
+    out
 }
 
 /// Reports a run as it goes.
@@ -180,6 +303,10 @@ impl RunReporter<'_> {
 }
 
 impl Observer for RunReporter<'_> {
+    fn test_finished(&self, result: &TestResult) {
+        self.report_test(result);
+    }
+
     fn started(&self, node: &CompiledNode, index: usize, total: usize) {
         self.printer.event(json!({
             "event": "node_started", "node": node.unique_id, "index": index, "total": total,
@@ -221,6 +348,41 @@ impl Observer for RunReporter<'_> {
         let dots = ".".repeat(48usize.saturating_sub(left.chars().count()).max(2));
         self.print_line(format!(
             "{index:>width$} of {total} {} {left} {dots} {rows} in {:.2}s",
+            p.paint(&format!("{status:<5}"), color),
+            result.execution_time.as_secs_f64()
+        ));
+    }
+}
+
+impl RunReporter<'_> {
+    /// One line per test, under the node it tests.
+    fn report_test(&self, result: &TestResult) {
+        self.printer.event(json!({
+            "event": "test_finished", "test": result.unique_id, "name": result.name,
+            "node": result.node, "status": result.status, "severity": result.severity,
+            "failures": result.failures, "message": result.message,
+            "location": result.defined_at,
+            "elapsed_s": (result.execution_time.as_secs_f64() * 1000.0).round() / 1000.0,
+            "failing_rows": if result.sample_columns.is_empty() { serde_json::Value::Null } else {
+                json!({"columns": result.sample_columns, "rows": result.sample_rows})
+            },
+        }));
+        let p = self.printer;
+        let (status, color) = match result.status {
+            TestStatus::Pass => ("PASS", "32"),
+            TestStatus::Fail => ("FAIL", "31"),
+            TestStatus::Warn => ("WARN", "33"),
+            TestStatus::Error => ("ERROR", "31"),
+            TestStatus::Skipped => ("SKIP", "33"),
+        };
+        let left = format!("test  {}", result.name);
+        let dots = ".".repeat(52usize.saturating_sub(left.chars().count()).max(2));
+        let detail = match result.status {
+            TestStatus::Pass => String::new(),
+            _ => format!("{} ", result.message.as_deref().unwrap_or_default()),
+        };
+        self.print_line(format!(
+            "       {} {left} {dots} {detail}in {:.2}s",
             p.paint(&format!("{status:<5}"), color),
             result.execution_time.as_secs_f64()
         ));

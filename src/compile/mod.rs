@@ -304,6 +304,30 @@ pub fn render_inline(project: &Project, compiled: &CompiledProject, sql: &str) -
         .sql)
 }
 
+/// Render project files that are not models (e.g. singular data tests,
+/// `data_tests/*.sql`) with the project's Jinja, keeping the `ref()`s and
+/// `source()`s they call.
+pub fn render_files(
+    project: &Project,
+    compiled: &CompiledProject,
+    files: &[(PathBuf, String)],
+) -> Result<Vec<crate::jinja::Rendered>> {
+    let renderer = Renderer::new(project, target_value(&compiled.target))?;
+    let relations: BTreeMap<String, Relation> = compiled
+        .nodes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.relation.clone()))
+        .collect();
+    let resolver = Arc::new(NameResolver::new(&relations, &compiled.sources));
+    files
+        .iter()
+        .map(|(path, text)| {
+            let scope = RenderScope::new(resolver.clone(), String::new(), false);
+            renderer.render(path, text, scope)
+        })
+        .collect()
+}
+
 fn target_value(target: &Target) -> minijinja::Value {
     minijinja::context! {
         name => target.name.clone(),

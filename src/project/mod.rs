@@ -27,6 +27,9 @@ use schema_file::{ModelDef, SchemaFile, SourceDef};
 /// The project file's name.
 pub const PROJECT_FILE: &str = "cohort.yml";
 
+/// The folder of singular data tests (the repository's `tests/` stays for Rust tests).
+pub const DATA_TEST_PATH: &str = "data_tests";
+
 /// A loaded project.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -43,6 +46,11 @@ pub struct Project {
     pub models: BTreeMap<String, Model>,
     /// Macro files, in path order.
     pub macros: Vec<MacroFile>,
+    /// Data tests: generic tests from the YAML files and singular tests
+    /// (`data_tests/**/*.sql`), in the order they were read.
+    pub tests: Vec<crate::testing::TestDef>,
+    /// Unit tests (`unit_tests:` in the YAML files), in the order they were read.
+    pub unit_tests: Vec<crate::testing::unit::UnitTest>,
 }
 
 /// A raw table declared under `sources:`.
@@ -165,12 +173,17 @@ impl Project {
             builder.add_sql_model(&path)?;
         }
         builder.apply_properties()?;
+        for path in discover::files(&root, &[PathBuf::from(DATA_TEST_PATH)], &["sql"])? {
+            builder.add_singular_test(&path)?;
+        }
+        builder.check_test_names()?;
         let macros = discover::files(&root, &file.macro_paths, &["sql", "jinja"])?
             .into_iter()
             .map(|path| load_macro_file(&root, &path))
             .collect::<Result<Vec<_>>>()?;
 
         let (sources, models) = (builder.sources, builder.models);
+        let (tests, unit_tests) = (builder.tests, builder.unit_tests);
         Ok(Project {
             root,
             vars,
@@ -179,6 +192,8 @@ impl Project {
             models,
             macros,
             file,
+            tests,
+            unit_tests,
         })
     }
 
@@ -206,6 +221,8 @@ struct Builder<'a> {
     models: BTreeMap<String, Model>,
     /// Property entries (YAML `models:` without `from:`), applied to SQL models at the end.
     properties: Vec<(ModelDef, Location)>,
+    tests: Vec<crate::testing::TestDef>,
+    unit_tests: Vec<crate::testing::unit::UnitTest>,
 }
 
 impl<'a> Builder<'a> {
@@ -222,6 +239,8 @@ impl<'a> Builder<'a> {
             sources: BTreeMap::new(),
             models: BTreeMap::new(),
             properties: Vec::new(),
+            tests: Vec::new(),
+            unit_tests: Vec::new(),
         }
     }
 
@@ -242,10 +261,16 @@ impl<'a> Builder<'a> {
         for segment in parsed.segments {
             self.add_segment(segment, &rel, &text)?;
         }
+        for unit_test in parsed.unit_tests {
+            let test = crate::testing::unit::UnitTest::from_def(unit_test, &rel)?;
+            self.unit_tests.push(test);
+        }
         for model in parsed.models {
             let at = yaml::location_of(&rel, &model);
             let def = model.value;
             validate_identifier(&def.name, "model name", at.clone())?;
+            let subject = crate::testing::Subject::Model(def.name.clone());
+            self.add_tests(&rel, subject, &def.name, &def.tests, &def.columns)?;
             if def.from.is_some() {
                 self.add_yaml_model(def, &rel, &text, at)?;
             } else {
@@ -262,19 +287,26 @@ impl<'a> Builder<'a> {
         for def in parsed.segments {
             self.add_segment(def, &rel, &text)?;
         }
+        for unit_test in parsed.unit_tests {
+            let test = crate::testing::unit::UnitTest::from_def(unit_test, &rel)?;
+            self.unit_tests.push(test);
+        }
         Ok(())
     }
 
     /// A segment becomes a model named `segment_<name>` whose body is the segment.
     fn add_segment(
         &mut self,
-        def: serde_saphyr::Spanned<segment::SegmentDef>,
+        mut def: serde_saphyr::Spanned<segment::SegmentDef>,
         rel: &Path,
         text: &str,
     ) -> Result<()> {
         let mut tags = def.value.tags.clone();
         let config = def.value.config.clone().unwrap_or_default();
+        let tests = std::mem::take(&mut def.value.tests);
         let segment = Segment::from_def(def, rel)?;
+        let subject = crate::testing::Subject::Model(segment.node_name());
+        self.add_tests(rel, subject, &segment.node_name(), &tests, &[])?;
         if !tags.iter().any(|t| t == "segment") {
             tags.push("segment".to_string());
         }
@@ -293,6 +325,7 @@ impl<'a> Builder<'a> {
                 expr: None,
                 data_type: None,
                 description: None,
+                tests: Vec::new(),
             })
             .collect();
         let model = Model {
@@ -317,6 +350,23 @@ impl<'a> Builder<'a> {
             let table_at = yaml::location_of(rel, &table);
             let t = table.value;
             validate_identifier(&t.name, "source table name", table_at.clone())?;
+            let subject = crate::testing::Subject::Source(def.name.clone(), t.name.clone());
+            let label = format!("{}_{}", def.name, t.name);
+            self.add_tests(rel, subject.clone(), &label, &t.tests, &t.columns)?;
+            if let Some(freshness) = t.freshness.as_ref().or(def.freshness.as_ref()) {
+                let field = t
+                    .loaded_at_field
+                    .as_deref()
+                    .or(def.loaded_at_field.as_deref());
+                let ctx = crate::testing::spec::Context {
+                    file: rel,
+                    subject,
+                    subject_label: label,
+                    column: None,
+                };
+                let tests = crate::testing::spec::parse_freshness(freshness, field, &ctx)?;
+                self.tests.extend(tests);
+            }
             let key = (def.name.clone(), t.name.clone());
             if let Some(existing) = self.sources.get(&key) {
                 return Err(Error::config(
@@ -426,6 +476,76 @@ impl<'a> Builder<'a> {
             properties_at: None,
         };
         self.insert_model(model)
+    }
+
+    /// Parse the table-level `tests:` and each column's `tests:` of one table.
+    fn add_tests(
+        &mut self,
+        rel: &Path,
+        subject: crate::testing::Subject,
+        label: &str,
+        tests: &[serde_saphyr::Spanned<serde_json::Value>],
+        columns: &[ColumnDef],
+    ) -> Result<()> {
+        use crate::testing::spec::{Context, parse_tests};
+        let mut ctx = Context {
+            file: rel,
+            subject,
+            subject_label: label.to_string(),
+            column: None,
+        };
+        self.tests.extend(parse_tests(tests, &ctx)?);
+        for column in columns {
+            ctx.column = Some(&column.name);
+            self.tests.extend(parse_tests(&column.tests, &ctx)?);
+        }
+        Ok(())
+    }
+
+    /// A `data_tests/**/*.sql` file: a query returning the failing rows, named after the file.
+    fn add_singular_test(&mut self, path: &Path) -> Result<()> {
+        let rel = self.relative(path);
+        let raw = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let at = Location::file_start(&rel);
+        validate_identifier(&name, "test name (the SQL file's name)", at.clone())?;
+        self.tests.push(crate::testing::TestDef {
+            name,
+            kind: crate::testing::TestKind::Singular { raw },
+            subject: crate::testing::Subject::Sql,
+            column: None,
+            filter: None,
+            severity: crate::testing::Severity::Error,
+            path: rel,
+            defined_at: at,
+        });
+        Ok(())
+    }
+
+    /// Test names are unique: they name the compiled files and the results.
+    fn check_test_names(&self) -> Result<()> {
+        let mut seen: BTreeMap<&str, &Location> = BTreeMap::new();
+        let names = self.tests.iter().map(|t| (t.name.as_str(), &t.defined_at));
+        let unit = self
+            .unit_tests
+            .iter()
+            .map(|t| (t.name.as_str(), &t.defined_at));
+        for (name, at) in names.chain(unit) {
+            if let Some(first) = seen.insert(name, at) {
+                return Err(Error::config(
+                    Diagnostic::new(format!(
+                        "two tests are named `{name}` (the other is at {first})"
+                    ))
+                    .at(at.clone())
+                    .help("give one of them a different `name:`"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn insert_model(&mut self, model: Model) -> Result<()> {

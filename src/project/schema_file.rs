@@ -20,6 +20,9 @@ pub struct SchemaFile {
     /// Segments may live next to models (`models/segments/*.yml`).
     #[serde(default)]
     pub segments: Vec<Spanned<super::segment::SegmentDef>>,
+    /// Unit tests: fixture rows in, expected rows out (see `crate::testing::unit`).
+    #[serde(default)]
+    pub unit_tests: Vec<Spanned<crate::testing::unit::UnitTestDef>>,
 }
 
 /// A group of raw tables living in one dataset.
@@ -41,6 +44,12 @@ pub struct SourceDef {
     /// For local runs: `parquet` (default) or `csv`.
     #[serde(default)]
     pub format: Option<FileFormat>,
+    /// The TIMESTAMP column saying when a row was loaded (default for the tables).
+    #[serde(default)]
+    pub loaded_at_field: Option<String>,
+    /// `{warn_after: {count: 2, period: day}, error_after: {...}}` (default for the tables).
+    #[serde(default)]
+    pub freshness: Option<Spanned<serde_json::Value>>,
     pub tables: Vec<Spanned<SourceTableDef>>,
 }
 
@@ -78,6 +87,15 @@ pub struct SourceTableDef {
     pub file: Option<String>,
     #[serde(default)]
     pub columns: Vec<ColumnDef>,
+    /// Table-level generic tests (`row_count`, `expression_is_true`, or a column test with `column:`).
+    #[serde(default, alias = "data_tests")]
+    pub tests: Vec<Spanned<serde_json::Value>>,
+    /// The TIMESTAMP column saying when a row was loaded.
+    #[serde(default)]
+    pub loaded_at_field: Option<String>,
+    /// How old the newest row may be: `{warn_after: {count: 2, period: day}, error_after: ...}`.
+    #[serde(default)]
+    pub freshness: Option<Spanned<serde_json::Value>>,
 }
 
 /// A column of a source or model.
@@ -96,6 +114,9 @@ pub struct ColumnDef {
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Generic tests of the column (`unique`, `not_null`, ...; see `crate::testing::spec`).
+    #[serde(default, alias = "data_tests", skip_serializing)]
+    pub tests: Vec<Spanned<serde_json::Value>>,
 }
 
 /// A model declared in YAML, or the properties of a SQL model of the same name.
@@ -133,6 +154,9 @@ pub struct ModelDef {
     pub config: Option<ModelConfig>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Model-level generic tests (`row_count`, `expression_is_true`, or a column test with `column:`).
+    #[serde(default, alias = "data_tests")]
+    pub tests: Vec<Spanned<serde_json::Value>>,
 }
 
 /// One string or a list of strings.
@@ -233,6 +257,9 @@ pub struct ModelConfig {
     /// Incremental models: days of late data re-read by `incremental_since()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookback: Option<i64>,
+    /// `{enforced: true}`: the produced columns must match the declared ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractConfig>,
 }
 
 /// `unique_key:` as one column or a list of columns.
@@ -251,6 +278,14 @@ impl UniqueKey {
             UniqueKey::Many(v) => v.clone(),
         }
     }
+}
+
+/// A model's contract.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContractConfig {
+    #[serde(default)]
+    pub enforced: bool,
 }
 
 impl ModelConfig {
@@ -286,6 +321,9 @@ impl ModelConfig {
         }
         if self.lookback.is_none() {
             self.lookback = defaults.lookback;
+        }
+        if self.contract.is_none() {
+            self.contract.clone_from(&defaults.contract);
         }
         for (k, v) in &defaults.labels {
             self.labels.entry(k.clone()).or_insert_with(|| v.clone());

@@ -2,6 +2,10 @@
 //! `threads` at once, each started as soon as its parents are built; a
 //! failure skips everything downstream of it (with the reason). Progress is
 //! reported to an [`Observer`]; the runner itself never prints.
+//!
+//! [`run_with_tests`] also runs data tests: each node's tests right after it
+//! is built (a failing error-severity test fails the node, so its downstream
+//! is skipped), and the remaining tests once every node is done.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,6 +17,7 @@ use tokio::task::JoinSet;
 use crate::compile::{CompiledNode, CompiledProject};
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::testing::{TestPlan, TestResult};
 
 /// The outcome of one node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,6 +57,8 @@ pub trait Observer: Send + Sync {
     fn started(&self, node: &CompiledNode, index: usize, total: usize);
     /// A node finished (or was skipped).
     fn finished(&self, result: &NodeResult, index: usize, total: usize);
+    /// A data test finished (or was skipped).
+    fn test_finished(&self, _result: &TestResult) {}
 }
 
 /// The whole run.
@@ -61,6 +68,9 @@ pub struct RunSummary {
     #[serde(serialize_with = "seconds")]
     pub elapsed: Duration,
     pub interrupted: bool,
+    /// Data tests run (build and test), in the order they finished.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestResult>,
 }
 
 impl RunSummary {
@@ -77,6 +87,23 @@ pub async fn run(
     threads: usize,
     observer: &dyn Observer,
     cancel: tokio::sync::watch::Receiver<bool>,
+) -> RunSummary {
+    let no_tests = TestPlan::default();
+    run_with_tests(
+        compiled, selected, engine, threads, observer, cancel, &no_tests,
+    )
+    .await
+}
+
+/// Build `selected` like [`run`], running the tests of `tests` as planned.
+pub async fn run_with_tests(
+    compiled: &CompiledProject,
+    selected: &[String],
+    engine: Arc<dyn Engine>,
+    threads: usize,
+    observer: &dyn Observer,
+    cancel: tokio::sync::watch::Receiver<bool>,
+    tests: &TestPlan,
 ) -> RunSummary {
     let started = Instant::now();
     let selected_set: BTreeSet<&str> = selected.iter().map(String::as_str).collect();
@@ -98,8 +125,8 @@ pub async fn run(
         })
         .collect();
     let mut results: BTreeMap<String, NodeResult> = BTreeMap::new();
-    let mut running: JoinSet<(String, Result<crate::engine::Materialized, Error>, Duration)> =
-        JoinSet::new();
+    let mut running: JoinSet<NodeOutcome> = JoinSet::new();
+    let mut test_results: Vec<TestResult> = Vec::new();
     let mut interrupted = false;
     let mut in_flight: BTreeSet<String> = BTreeSet::new();
     let threads = threads.max(1);
@@ -123,10 +150,18 @@ pub async fn run(
                 in_flight.insert(name.to_string());
                 let engine = engine.clone();
                 let node = node.clone();
+                let node_tests = tests.after_node.get(name).cloned().unwrap_or_default();
                 running.spawn(async move {
                     let t = Instant::now();
                     let outcome = engine.materialize(&node).await;
-                    (node.name.clone(), outcome, t.elapsed())
+                    let elapsed = t.elapsed();
+                    let mut results = Vec::new();
+                    if outcome.is_ok() {
+                        for test in &node_tests {
+                            results.push(crate::testing::execute(engine.as_ref(), test).await);
+                        }
+                    }
+                    (node.name.clone(), outcome, elapsed, results)
                 });
             }
         }
@@ -139,7 +174,7 @@ pub async fn run(
             _ = cancel_wait.changed() => { interrupted = true; continue; }
         };
         let Some(joined) = joined else { break };
-        let (name, outcome, elapsed) = match joined {
+        let (name, outcome, elapsed, node_tests) = match joined {
             Ok(v) => v,
             Err(join_error) => {
                 // A panicking task is a bug; it is reported, not propagated.
@@ -150,6 +185,7 @@ pub async fn run(
                         "internal error: {join_error}"
                     )))),
                     Duration::ZERO,
+                    Vec::new(),
                 )
             }
         };
@@ -157,9 +193,14 @@ pub async fn run(
         let Some(node) = compiled.nodes.get(&name) else {
             continue;
         };
-        let result = node_result(node, outcome, elapsed);
+        let mut result = node_result(node, outcome, elapsed);
+        fail_on_tests(&mut result, &node_tests);
         let failed = result.status == Status::Error;
         observer.finished(&result, index_of[name.as_str()], total);
+        for test in &node_tests {
+            observer.test_finished(test);
+        }
+        test_results.extend(node_tests);
         results.insert(name.clone(), result);
         for child in compiled.graph.children(&name) {
             if let Some(count) = waiting.get_mut(child.as_str()) {
@@ -190,11 +231,92 @@ pub async fn run(
             }
         }
     }
+    finish_tests(
+        tests,
+        &results,
+        interrupted,
+        engine.as_ref(),
+        observer,
+        &mut test_results,
+    )
+    .await;
     let ordered = selected.iter().filter_map(|n| results.remove(n)).collect();
     RunSummary {
         results: ordered,
         elapsed: started.elapsed(),
         interrupted,
+        tests: test_results,
+    }
+}
+
+/// What a node's task returns: its name, the build's outcome and time, its tests' results.
+type NodeOutcome = (
+    String,
+    Result<crate::engine::Materialized, Error>,
+    Duration,
+    Vec<TestResult>,
+);
+
+/// A built node whose error-severity tests fail is a failed node.
+fn fail_on_tests(result: &mut NodeResult, tests: &[TestResult]) {
+    let failed: Vec<String> = tests
+        .iter()
+        .filter(|t| t.status.is_failure())
+        .map(|t| match &t.message {
+            Some(m) => format!("`{}` ({m})", t.name),
+            None => format!("`{}`", t.name),
+        })
+        .collect();
+    if result.status != Status::Success || failed.is_empty() {
+        return;
+    }
+    result.status = Status::Error;
+    result.message = Some(format!(
+        "`{}`: {} test{} failed: {}",
+        result.name,
+        failed.len(),
+        if failed.len() == 1 { "" } else { "s" },
+        failed.join(", ")
+    ));
+}
+
+/// Report the tests of nodes that did not build as skipped, then run the
+/// tests left for the end of the build when every node they read was built.
+async fn finish_tests(
+    tests: &TestPlan,
+    results: &BTreeMap<String, NodeResult>,
+    interrupted: bool,
+    engine: &dyn Engine,
+    observer: &dyn Observer,
+    out: &mut Vec<TestResult>,
+) {
+    let ran: BTreeSet<String> = out.iter().map(|t| t.name.clone()).collect();
+    for (host, host_tests) in &tests.after_node {
+        for test in host_tests.iter().filter(|t| !ran.contains(&t.name)) {
+            let reason = format!("skipped: `{host}` was not built");
+            let skipped = crate::testing::execute::skipped(test, Some(reason));
+            observer.test_finished(&skipped);
+            out.push(skipped);
+        }
+    }
+    for test in &tests.after_run {
+        let blocked = test.depends_on.iter().find(|d| {
+            results
+                .get(d.as_str())
+                .is_some_and(|r| r.status != Status::Success)
+        });
+        let result = match (interrupted, blocked) {
+            (true, _) => {
+                crate::testing::execute::skipped(test, Some("skipped: interrupted".into()))
+            }
+            (false, Some(node)) => crate::testing::execute::skipped(
+                test,
+                Some(format!("skipped: `{node}` was not built")),
+            ),
+            (false, None) => crate::testing::execute(engine, test).await,
+        };
+        observer.test_finished(&result);
+        out.push(result);
     }
 }
 

@@ -11,3 +11,4 @@ mod segments;
 mod select;
 mod show;
 mod support;
+mod testing;

@@ -70,7 +70,7 @@ pub fn example_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = repo_root();
     std::fs::copy(root.join("cohort.yml"), dir.path().join("cohort.yml")).expect("copy cohort.yml");
-    for folder in ["models", "macros", "segments"] {
+    for folder in ["models", "macros", "segments", "data_tests"] {
         copy_dir(&root.join(folder), &dir.path().join(folder));
     }
     dir

@@ -2,12 +2,15 @@
 //! (through [`crate::sql`]) over Parquet files, with tables stored by
 //! [`storage`] and swapped in atomically.
 
+mod fixtures;
 mod incremental;
 pub mod partitions;
 mod preflight;
 pub mod schema_change;
 pub mod session;
 pub mod storage;
+
+pub use fixtures::UnitOutcome;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,7 +86,31 @@ impl LocalEngine {
                 engine.register_existing(&node.relation).await?;
             }
         }
+        engine.register_stored_failures(compiled).await?;
         Ok(engine)
+    }
+
+    /// Tables of failing test rows (`--store-failures`) are readable too.
+    async fn register_stored_failures(&self, compiled: &CompiledProject) -> Result<()> {
+        let dataset = format!("{}_test_failures", compiled.target.dataset());
+        let Ok(entries) = std::fs::read_dir(self.storage.root().join(&dataset)) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let relation = Relation {
+                project: None,
+                dataset: dataset.clone(),
+                name,
+            };
+            self.register_existing(&relation).await?;
+        }
+        Ok(())
     }
 
     /// The DataFusion session (for tests and tools).
@@ -273,6 +300,8 @@ impl LocalEngine {
 
     async fn build(&self, node: &CompiledNode) -> Result<Materialized> {
         self.check_sources(node)?;
+        // A node may live in a dataset of its own (e.g. stored test failures).
+        self.ensure_schema(&node.relation.dataset)?;
         if node.materialization == Materialization::Incremental {
             return self.build_incremental(node).await;
         }
@@ -280,6 +309,20 @@ impl LocalEngine {
             .plan(&node.sql)
             .await
             .map_err(|e| sql_error(node, &e))?;
+        if node.config.contract.as_ref().is_some_and(|c| c.enforced) {
+            let planned: Vec<(String, String)> = plan
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| {
+                    (
+                        f.name().clone(),
+                        super::values::bigquery_type(f.data_type()),
+                    )
+                })
+                .collect();
+            crate::testing::contract::check(node, &planned)?;
+        }
         match node.materialization {
             Materialization::Table => self.build_table(node, plan).await,
             Materialization::View => self.build_view(node, plan).await,

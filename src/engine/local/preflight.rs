@@ -103,7 +103,7 @@ impl LocalEngine {
     }
 
     /// A state sharing this session's functions and tables, with a catalog of its own.
-    async fn scratch_state(&self) -> Result<SessionState> {
+    pub(super) async fn scratch_state(&self) -> Result<SessionState> {
         let original = self.ctx.state();
         let list = MemoryCatalogProviderList::new();
         for catalog_name in original.catalog_list().catalog_names() {
@@ -238,7 +238,7 @@ pub fn column_type(ty: &DataType) -> ColumnType {
     }
 }
 
-fn register(
+pub(super) fn register(
     state: &SessionState,
     dataset: &str,
     name: &str,

@@ -23,6 +23,9 @@ pub struct SegmentFile {
     pub version: Option<u32>,
     #[serde(default)]
     pub segments: Vec<Spanned<SegmentDef>>,
+    /// Unit tests of segments (given customers, expect members).
+    #[serde(default)]
+    pub unit_tests: Vec<Spanned<crate::testing::unit::UnitTestDef>>,
 }
 
 /// One entry under `segments:`, as written.
@@ -43,6 +46,9 @@ pub struct SegmentDef {
     pub tags: Vec<String>,
     #[serde(default)]
     pub config: Option<ModelConfig>,
+    /// Generic tests of the membership table (`unique: {column: customer_id}`, `row_count`, ...).
+    #[serde(default, alias = "data_tests")]
+    pub tests: Vec<Spanned<serde_json::Value>>,
 }
 
 /// One rule, as written: a group (`all`, `any`, `not`), a column test or `sql:`.
