@@ -94,7 +94,7 @@ pub async fn run(
     let tests = testing::compile_tests(&session.project, &session.compiled)?;
     artifacts::write_compiled_tests(&target_dir, &tests)?;
     // `build` runs the selected nodes' tests; `run` only builds.
-    let test_plan = if command == "build" {
+    let mut test_plan = if command == "build" {
         let mut tests = testing::select_tests(
             &tests,
             &selected,
@@ -141,6 +141,7 @@ pub async fn run(
     } else {
         Vec::new()
     };
+    block_failed_unit_tests(&session, &unit_results, &mut test_plan);
     let mut summary = cohort::run::run_with_tests(
         &session.compiled,
         &selected,
@@ -175,6 +176,36 @@ pub async fn run(
         f if f.iter().all(|r| r.config_error) => EXIT_CONFIG,
         _ => EXIT_FAILED,
     })
+}
+
+/// A model (or segment) whose unit test failed is not built: the run
+/// reports it failed, with the test's name, and skips its downstream.
+fn block_failed_unit_tests(
+    session: &Session,
+    unit_results: &[testing::TestResult],
+    plan: &mut testing::TestPlan,
+) {
+    let mut failed: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for result in unit_results.iter().filter(|r| r.status.is_failure()) {
+        let Some(model) = &result.node else { continue };
+        let node = if session.compiled.nodes.contains_key(model) {
+            model.clone()
+        } else {
+            format!("segment_{model}")
+        };
+        failed
+            .entry(node)
+            .or_default()
+            .push(format!("`{}`", result.name));
+    }
+    for (node, tests) in failed {
+        let reason = format!(
+            "`{node}` was not built: unit test{} {} failed",
+            if tests.len() == 1 { "" } else { "s" },
+            tests.join(", ")
+        );
+        plan.blocked.insert(node, reason);
+    }
 }
 
 /// "5 models and 4 segments", "1 model".

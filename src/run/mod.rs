@@ -5,7 +5,9 @@
 //!
 //! [`run_with_tests`] also runs data tests: each node's tests right after it
 //! is built (a failing error-severity test fails the node, so its downstream
-//! is skipped), and the remaining tests once every node is done.
+//! is skipped), and the remaining tests once every node is done. A node
+//! whose unit test failed ([`TestPlan::blocked`]) is not built: it fails
+//! with the reason and its downstream is skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -151,7 +153,12 @@ pub async fn run_with_tests(
                 let engine = engine.clone();
                 let node = node.clone();
                 let node_tests = tests.after_node.get(name).cloned().unwrap_or_default();
+                let blocked = tests.blocked.get(name).cloned();
                 running.spawn(async move {
+                    if let Some(reason) = blocked {
+                        let error = Error::execution(crate::Diagnostic::new(reason));
+                        return (node.name.clone(), Err(error), Duration::ZERO, Vec::new());
+                    }
                     let t = Instant::now();
                     let outcome = engine.materialize(&node).await;
                     let elapsed = t.elapsed();

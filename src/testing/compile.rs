@@ -260,6 +260,9 @@ pub struct TestPlan {
     /// Tests run once the build is over: tests of sources only, and tests
     /// reading several selected nodes none of which depends on all others.
     pub after_run: Vec<CompiledTest>,
+    /// Nodes not to build, with the reason (a unit test of theirs failed):
+    /// each is reported failed and its downstream skipped.
+    pub blocked: BTreeMap<String, String>,
 }
 
 /// Attach each test to the last selected node it reads, when every other
