@@ -47,6 +47,18 @@ impl Session {
         self.project.target_dir()
     }
 
+    /// Settings of a scratch local engine for unit tests on any target: its
+    /// store is a folder in the system's temp dir that nothing is written
+    /// to (unit tests run on fixtures), never the target's own folder.
+    pub fn unit_test_settings(&self) -> cohort::engine::local::LocalSettings {
+        cohort::engine::local::LocalSettings {
+            root: std::env::temp_dir().join(format!("cohort-unit-tests-{}", std::process::id())),
+            memory_limit: None,
+            as_of: Some(self.project.as_of),
+            full_refresh: false,
+        }
+    }
+
     /// The local engine's settings; a configuration error for other targets.
     pub fn local_settings(&self) -> Result<cohort::engine::local::LocalSettings> {
         match &self.target.kind {

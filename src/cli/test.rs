@@ -1,6 +1,8 @@
-//! `cohort test`: run the data tests of the selected nodes on the tables
-//! already built, print each result (the failing-row count and the first
-//! failing rows), and optionally write a JUnit XML report.
+//! `cohort test`: run the unit tests and the data tests of the selected
+//! nodes on the tables already built, print each result (the failing-row
+//! count and the first failing rows), and optionally write a JUnit XML
+//! report. On a BigQuery target the unit tests run on a scratch local
+//! engine and the data tests are reported skipped.
 
 use std::path::Path;
 use std::time::Instant;
@@ -8,6 +10,7 @@ use std::time::Instant;
 use cohort::artifacts;
 use cohort::engine::local::LocalEngine;
 use cohort::error::Result;
+use cohort::profile::TargetKind;
 use cohort::run::{Observer, RunSummary};
 use cohort::testing::{self, TestResult};
 use serde_json::json;
@@ -16,6 +19,9 @@ use super::args::{GlobalArgs, TestArgs};
 use super::output::Printer;
 use super::setup::Session;
 use super::{EXIT_FAILED, EXIT_OK};
+
+/// Why data tests do not run on a BigQuery target.
+const WAREHOUSE_SKIP: &str = "skipped: data tests need the warehouse, and running on BigQuery is not available in this version";
 
 pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Result<u8> {
     let session = Session::open(global)?;
@@ -46,8 +52,15 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
             .then_with(|| a.name.cmp(&b.name))
     });
 
-    let settings = session.local_settings()?;
-    let engine = LocalEngine::open(&settings, &session.compiled).await?;
+    // On a warehouse target only the unit tests run, on a scratch local
+    // engine with sources typed from their YAML; the data tests need the
+    // warehouse's tables.
+    let on_warehouse = matches!(session.target.kind, TargetKind::BigQuery(_));
+    let engine = if on_warehouse {
+        LocalEngine::open_declared(&session.unit_test_settings(), &session.compiled).await?
+    } else {
+        LocalEngine::open(&session.local_settings()?, &session.compiled).await?
+    };
     let everything = args.select.is_everything();
     let units = session
         .project
@@ -60,12 +73,22 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
         1 => " and 1 unit test".to_string(),
         n => format!(" and {n} unit tests"),
     };
-    printer.info(&format!(
-        "Running {} test{}{unit_text} on target `{}` (DataFusion, local)",
-        tests.len(),
-        if tests.len() == 1 { "" } else { "s" },
-        session.target.name
-    ));
+    if on_warehouse {
+        printer.info(&format!(
+            "Running {units} unit test{} on a scratch local engine (DataFusion); target `{}` is BigQuery, so {} data test{} skipped",
+            if units == 1 { "" } else { "s" },
+            session.target.name,
+            tests.len(),
+            if tests.len() == 1 { " is" } else { "s are" },
+        ));
+    } else {
+        printer.info(&format!(
+            "Running {} test{}{unit_text} on target `{}` (DataFusion, local)",
+            tests.len(),
+            if tests.len() == 1 { "" } else { "s" },
+            session.target.name
+        ));
+    }
     printer.event(json!({
         "event": "run_started", "command": "test", "target": session.target.name,
         "tests": tests.len(), "as_of": session.project.as_of.to_string(),
@@ -76,9 +99,17 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
         reporter.test_finished(r)
     })
     .await?;
-    results.extend(
-        testing::execute::execute_all(&engine, &tests, &|r| reporter.test_finished(r)).await,
-    );
+    if on_warehouse {
+        for test in &tests {
+            let skipped = testing::execute::skipped(test, Some(WAREHOUSE_SKIP.to_string()));
+            reporter.test_finished(&skipped);
+            results.push(skipped);
+        }
+    } else {
+        results.extend(
+            testing::execute::execute_all(&engine, &tests, &|r| reporter.test_finished(r)).await,
+        );
+    }
     reporter.finish();
     let summary = RunSummary {
         results: Vec::new(),

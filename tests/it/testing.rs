@@ -712,3 +712,179 @@ fn store_failures_keeps_the_failing_rows_as_a_table() {
         ]
     );
 }
+
+/// A project on a BigQuery target (no credentials, no files): a source typed
+/// in YAML (`note_type` is the declaration of its `note` column), a model
+/// summing paid orders with a data test, and one unit test expecting `expect`.
+fn warehouse_project(note_type: &str, expect: &str) -> tempfile::TempDir {
+    warehouse_project_with(note_type, "", expect)
+}
+
+/// [`warehouse_project`] with `source_extra` (YAML lines) on the source.
+fn warehouse_project_with(note_type: &str, source_extra: &str, expect: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "cohort.yml", "name: shop\n");
+    write(
+        dir.path(),
+        "profiles.yml",
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: local\n    prod:\n      type: bigquery\n      project: acme\n      dataset: mkt\n",
+    );
+    write(
+        dir.path(),
+        "models/paid.sql",
+        "select customer_id, sum(amount) as total\nfrom {{ source('shop', 'orders') }}\nwhere status = 'paid'\ngroup by customer_id\n",
+    );
+    write(
+        dir.path(),
+        "models/schema.yml",
+        &format!(
+            r#"sources:
+  - name: shop
+{source_extra}    tables:
+      - name: orders
+        columns:
+          - {{name: customer_id, type: INT64}}
+          - {{name: Amount, type: FLOAT64}}
+          - {{name: status, type: STRING}}
+          - {{name: note{note_type}}}
+models:
+  - name: paid
+    columns:
+      - name: customer_id
+        tests: [unique]
+unit_tests:
+  - name: paid_orders_are_summed
+    model: paid
+    given:
+      - input: source('shop', 'orders')
+        rows:
+          - {{customer_id: 1, amount: 10, status: paid}}
+          - {{customer_id: 1, amount: 2.5, status: paid}}
+          - {{customer_id: 2, amount: 7, status: refunded}}
+    expect:
+      rows:
+{expect}"#
+        ),
+    );
+    dir
+}
+
+#[test]
+fn unit_tests_run_locally_on_a_bigquery_target_and_data_tests_are_skipped() {
+    let good = "        - {customer_id: 1, total: 12.5}\n";
+    let project = warehouse_project(", type: STRING", good);
+    let dir = project.path();
+    let out = run(dir, &["test", "--target", "prod", "--junit", "junit.xml"]).ok();
+    assert!(
+        out.stdout
+            .contains("Running 1 unit test on a scratch local engine"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(": 1 passed, 0 failed, 0 warned, 0 errored, 1 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("data tests need the warehouse"),
+        "{}",
+        out.stdout
+    );
+    let xml = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(xml.contains("skipped=\"1\""), "{xml}");
+    // Nothing was built or stored for the local target.
+    assert!(!dir.join("target/local").exists());
+
+    // A wrong expectation fails with the diff.
+    let bad = "        - {customer_id: 1, total: 13}\n";
+    let project = warehouse_project(", type: STRING", bad);
+    let out = run(project.path(), &["test", "--target", "prod"]).expect_code(1);
+    assert!(
+        out.stderr
+            .contains("1 expected row missing (-), 1 unexpected row (+)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.contains("| +    | 1") && l.contains("12.5")),
+        "{}",
+        out.stderr
+    );
+    assert!(!project.path().join("target/local").exists());
+}
+
+#[test]
+fn a_source_column_without_a_declared_type_fails_the_unit_test_on_bigquery() {
+    let good = "        - {customer_id: 1, total: 12.5}\n";
+    let project = warehouse_project("", good);
+    let out = run(project.path(), &["test", "--target", "prod"]).expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "source('shop', 'orders') column `note` has no declared `type:`; on a BigQuery target unit tests type a source's columns from its YAML"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("declare each column with its type (`- {name: ..., type: INT64}`)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("0 passed, 0 failed, 0 warned, 1 errored"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_failing_unit_test_in_build_leaves_its_model_unbuilt_and_skips_downstream() {
+    let bad = "        - {customer_id: 1, total: 13}\n";
+    let source = "    location: data\n    format: csv\n";
+    let project = warehouse_project_with(", type: STRING", source, bad);
+    let dir = project.path();
+    write(
+        dir,
+        "data/orders.csv",
+        "customer_id,Amount,status,note\n1,5.0,paid,x\n",
+    );
+    write(
+        dir,
+        "models/paid_top.sql",
+        "select * from {{ ref('paid') }} where total > 10\n",
+    );
+    write(dir, "models/other.sql", "select 1 as x\n");
+    // The unit test fails on its fixtures, so the model it tests is not built at all.
+    let out = run(dir, &["build"]).expect_code(1);
+    assert!(
+        out.stdout.contains("1 ok, 1 error, 1 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("`paid` was not built: unit test `paid_orders_are_summed` failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("upstream `paid` failed"),
+        "{}",
+        out.stdout
+    );
+    assert!(!dir.join("target/local/analytics/paid").exists());
+    assert!(dir.join("target/local/analytics/other/CURRENT").is_file());
+    // No table to read: the stored model is absent.
+    let out = run(
+        dir,
+        &["show", "--inline", "select * from {{ ref('paid') }}"],
+    );
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(out.stderr.contains("not found"), "{}", out.stderr);
+}

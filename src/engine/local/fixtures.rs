@@ -54,6 +54,7 @@ impl LocalEngine {
                 suggestion(&test.model, compiled.graph.names(), "model"),
             )
         })?;
+        self.check_typed_sources(compiled, node, test)?;
         let state = self.scratch_state().await?;
         self.plan_upstream(&state, compiled, node).await;
         let inputs = inputs_of(compiled, node);
@@ -167,6 +168,44 @@ impl LocalEngine {
             missing,
             unexpected,
         })
+    }
+
+    /// With sources typed from their YAML ([`LocalEngine::open_declared`]):
+    /// every source the model reads, directly or through its upstream
+    /// models, must be typed. Otherwise the test fails (an execution error,
+    /// so the other unit tests still run) naming the source and column.
+    fn check_typed_sources(
+        &self,
+        compiled: &CompiledProject,
+        node: &CompiledNode,
+        test: &UnitTest,
+    ) -> Result<()> {
+        if self.untyped_sources.is_empty() {
+            return Ok(());
+        }
+        let ancestors = compiled.graph.ancestors(&node.name);
+        let upstream = ancestors.iter().filter_map(|n| compiled.nodes.get(n));
+        for key in std::iter::once(node)
+            .chain(upstream)
+            .flat_map(|n| n.sources.iter())
+        {
+            let Some(problem) = self.untyped_sources.get(key) else {
+                continue;
+            };
+            let defined_at = compiled
+                .sources
+                .get(key)
+                .map(|s| s.table.defined_at.clone());
+            let mut diagnostic = Diagnostic::new(format!(
+                "unit test `{}`: source('{}', '{}') {problem}; on a BigQuery target unit tests type a source's columns from its YAML: declare each column with its type (`- {{name: ..., type: INT64}}`)",
+                test.name, key.0, key.1
+            ));
+            if let Some(at) = defined_at {
+                diagnostic = diagnostic.at(at);
+            }
+            return Err(Error::execution(diagnostic));
+        }
+        Ok(())
     }
 
     /// Register each upstream model, planned from its current SQL, as a view.

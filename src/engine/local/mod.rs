@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::catalog::TableProvider;
-use datafusion::catalog::memory::MemorySchemaProvider;
+use datafusion::catalog::memory::{MemTable, MemorySchemaProvider};
 use datafusion::catalog::view::ViewTable;
 use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrameWriteOptions;
@@ -42,6 +42,9 @@ pub struct LocalEngine {
     full_refresh: bool,
     /// Sources whose files are missing: relation → expected path.
     missing_sources: BTreeMap<(String, String), PathBuf>,
+    /// With [`LocalEngine::open_declared`]: sources that cannot be typed
+    /// from their YAML, with the reason.
+    untyped_sources: BTreeMap<(String, String), String>,
 }
 
 impl std::fmt::Debug for LocalEngine {
@@ -68,16 +71,7 @@ pub struct LocalSettings {
 impl LocalEngine {
     /// Open the store, register every source file and every relation already built.
     pub async fn open(settings: &LocalSettings, compiled: &CompiledProject) -> Result<LocalEngine> {
-        let ctx = session::context(settings)?;
-        let mut engine = LocalEngine {
-            ctx,
-            storage: Storage::new(settings.root.clone()),
-            translate: TranslateOptions {
-                current_date: settings.as_of,
-            },
-            full_refresh: settings.full_refresh,
-            missing_sources: BTreeMap::new(),
-        };
+        let mut engine = LocalEngine::empty(settings)?;
         for source in compiled.sources.values() {
             engine.register_source(source).await?;
         }
@@ -88,6 +82,51 @@ impl LocalEngine {
         }
         engine.register_stored_failures(compiled).await?;
         Ok(engine)
+    }
+
+    /// An engine for unit tests when the target is a warehouse: nothing is
+    /// read from `settings.root` (nor written, since unit tests run on
+    /// scratch catalogs), no source file is read, and each source is an
+    /// empty table typed from its declared columns (`columns: - {name,
+    /// type}`). A source that cannot be typed that way is remembered, and
+    /// the unit tests that need it fail saying why.
+    pub async fn open_declared(
+        settings: &LocalSettings,
+        compiled: &CompiledProject,
+    ) -> Result<LocalEngine> {
+        let mut engine = LocalEngine::empty(settings)?;
+        for (key, source) in &compiled.sources {
+            engine.ensure_schema(&source.relation.dataset)?;
+            match session::declared_schema(&source.table.columns) {
+                Ok(schema) => {
+                    let table =
+                        MemTable::try_new(Arc::new(schema), vec![Vec::new()]).map_err(|e| {
+                            Error::execution(Diagnostic::new(format!(
+                                "cannot register source `{}.{}`: {e}",
+                                key.0, key.1
+                            )))
+                        })?;
+                    engine.register_provider(&source.relation, Arc::new(table))?;
+                }
+                Err(problem) => {
+                    engine.untyped_sources.insert(key.clone(), problem);
+                }
+            }
+        }
+        Ok(engine)
+    }
+
+    fn empty(settings: &LocalSettings) -> Result<LocalEngine> {
+        Ok(LocalEngine {
+            ctx: session::context(settings)?,
+            storage: Storage::new(settings.root.clone()),
+            translate: TranslateOptions {
+                current_date: settings.as_of,
+            },
+            full_refresh: settings.full_refresh,
+            missing_sources: BTreeMap::new(),
+            untyped_sources: BTreeMap::new(),
+        })
     }
 
     /// Tables of failing test rows (`--store-failures`) are readable too.

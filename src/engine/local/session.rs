@@ -87,6 +87,29 @@ pub fn csv_schema(columns: &[ColumnDef]) -> Option<Schema> {
     Some(Schema::new(fields))
 }
 
+/// The Arrow schema of a source from its declared columns (names lower
+/// case, as the SQL reads them), or why it has none: no columns declared, a
+/// column without `type:`, or a type with no local equivalent.
+pub fn declared_schema(columns: &[ColumnDef]) -> std::result::Result<Schema, String> {
+    if columns.is_empty() {
+        return Err("declares no columns".to_string());
+    }
+    let mut fields = Vec::with_capacity(columns.len());
+    for column in columns {
+        let Some(declared) = column.data_type.as_deref() else {
+            return Err(format!("column `{}` has no declared `type:`", column.name));
+        };
+        let ty = arrow_type(declared).ok_or_else(|| {
+            format!(
+                "column `{}` is declared as `{declared}`, a type unit tests cannot use yet",
+                column.name
+            )
+        })?;
+        fields.push(Field::new(column.name.to_lowercase(), ty, true));
+    }
+    Ok(Schema::new(fields))
+}
+
 /// The local Arrow type of a BigQuery scalar type name.
 pub fn arrow_type(bigquery: &str) -> Option<DataType> {
     Some(match bigquery.trim().to_ascii_uppercase().as_str() {
@@ -135,6 +158,28 @@ mod tests {
             ))
         );
         assert_eq!(arrow_type("GEOGRAPHY"), None);
+    }
+
+    #[test]
+    fn declared_schemas_need_every_column_typed() {
+        let column = |name: &str, ty: Option<&str>| ColumnDef {
+            name: name.into(),
+            expr: None,
+            data_type: ty.map(Into::into),
+            description: None,
+            tests: Vec::new(),
+        };
+        let schema = declared_schema(&[column("ID", Some("int64"))]).unwrap();
+        assert_eq!(schema.field(0).name(), "id");
+        assert_eq!(schema.field(0).data_type(), &DataType::Int64);
+        assert_eq!(declared_schema(&[]).unwrap_err(), "declares no columns");
+        let untyped = declared_schema(&[column("id", Some("INT64")), column("note", None)]);
+        assert_eq!(
+            untyped.unwrap_err(),
+            "column `note` has no declared `type:`"
+        );
+        let other = declared_schema(&[column("area", Some("GEOGRAPHY"))]).unwrap_err();
+        assert!(other.contains("`GEOGRAPHY`"), "{other}");
     }
 
     #[test]
