@@ -175,6 +175,19 @@ async fn exec_error(sql: &str) -> String {
     run(sql).await.unwrap_err()
 }
 
+/// The result's column names.
+async fn output_names(sql: &str) -> Vec<String> {
+    let ctx = context();
+    let plan = plan_query(&ctx.state(), sql, &opts())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}\n{e:?}"));
+    plan.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
 async fn check(cases: &[(&str, &str)]) {
     for (expr, expected) in cases {
         let got = value(&format!("SELECT {expr}")).await;
@@ -842,16 +855,7 @@ async fn unsupported_features_are_named() {
 
 #[tokio::test]
 async fn anonymous_columns_are_named_like_bigquery() {
-    let ctx = context();
-    let plan = plan_query(&ctx.state(), "SELECT 1, user_id AS ID, e.qty, COUNT(*) FROM ds.events AS e GROUP BY 2, 3 ORDER BY COUNT(*) DESC, 2", &opts())
-        .await
-        .unwrap();
-    let names: Vec<String> = plan
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names = output_names("SELECT 1, user_id AS ID, e.qty, COUNT(*) FROM ds.events AS e GROUP BY 2, 3 ORDER BY COUNT(*) DESC, 2").await;
     assert_eq!(names, ["f0_", "ID", "qty", "f1_"]);
 }
 
@@ -943,20 +947,7 @@ async fn subquery_predicates_in_the_select_list() {
 
 #[tokio::test]
 async fn result_columns_keep_the_written_case() {
-    let ctx = context();
-    let plan = plan_query(
-        &ctx.state(),
-        "WITH t AS (SELECT 1 AS CustomerID, 'a' AS Email) SELECT CustomerID, t.Email, CustomerID + 1 AS NextID FROM t",
-        &opts(),
-    )
-    .await
-    .unwrap();
-    let names: Vec<String> = plan
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names = output_names("WITH t AS (SELECT 1 AS CustomerID, 'a' AS Email) SELECT CustomerID, t.Email, CustomerID + 1 AS NextID FROM t").await;
     assert_eq!(names, ["CustomerID", "Email", "NextID"]);
     assert_eq!(
         column("SELECT customerid FROM (SELECT 7 AS CustomerID)").await,
@@ -1209,20 +1200,7 @@ async fn subqueries_over_the_rows_array_become_lambdas() {
 
 #[tokio::test]
 async fn unnest_of_a_struct_literal_makes_its_fields_columns() {
-    let ctx = context();
-    let plan = plan_query(
-        &ctx.state(),
-        "SELECT * FROM UNNEST([STRUCT('a' AS k, 1 AS v), ('b', 2)])",
-        &opts(),
-    )
-    .await
-    .unwrap();
-    let names: Vec<String> = plan
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names = output_names("SELECT * FROM UNNEST([STRUCT('a' AS k, 1 AS v), ('b', 2)])").await;
     assert_eq!(names, ["k", "v"]);
     assert_eq!(
         run("SELECT t.k, v, o FROM UNNEST([STRUCT('a' AS k, 1 AS v), STRUCT('b' AS k, 2 AS v)]) AS t WITH OFFSET AS o ORDER BY o")
