@@ -35,13 +35,20 @@ use datafusion::sql::sqlparser::tokenizer::Span;
 use super::functions::{SAFE_NATIVE, safe_name};
 use super::{SqlError, TranslateOptions};
 
+mod array_literals;
 mod array_subqueries;
 mod functions;
+mod literals;
 mod relations;
 mod subqueries;
 
+use array_literals::{
+    name_struct_elements, struct_field_names, type_null_bytes_elements, typed_array_element,
+    typed_array_literal,
+};
 use array_subqueries::{is_array_scan, is_element_lambda, rewrite_array_subquery};
 use functions::{as_int64, interval_parts, rewrite_function};
+use literals::normalize_value;
 use relations::{rewrite_select, rewrite_table_factor, rewrite_table_name};
 use subqueries::rewrite_projection_subqueries;
 
@@ -240,173 +247,6 @@ fn split_dotted(idents: Vec<Ident>) -> Vec<Ident> {
             }
         } else {
             out.push(ident);
-        }
-    }
-    out
-}
-
-// ------------------------------------------------------------------ literals
-
-fn normalize_value(value: &mut Value) -> Result<(), SqlError> {
-    let replacement = match value {
-        // The parser keeps escapes (see `parse`); BigQuery resolves them in
-        // every string literal that is not raw.
-        Value::SingleQuotedString(s) => {
-            Value::SingleQuotedString(unescape_string(&s.replace("''", "'"))?)
-        }
-        Value::DoubleQuotedString(s) => {
-            Value::SingleQuotedString(unescape_string(&s.replace("\"\"", "\""))?)
-        }
-        Value::TripleSingleQuotedString(s) | Value::TripleDoubleQuotedString(s) => {
-            Value::SingleQuotedString(unescape_string(s)?)
-        }
-        Value::SingleQuotedRawStringLiteral(s)
-        | Value::DoubleQuotedRawStringLiteral(s)
-        | Value::TripleSingleQuotedRawStringLiteral(s)
-        | Value::TripleDoubleQuotedRawStringLiteral(s) => {
-            Value::SingleQuotedString(std::mem::take(s))
-        }
-        Value::SingleQuotedByteStringLiteral(s)
-        | Value::DoubleQuotedByteStringLiteral(s)
-        | Value::TripleSingleQuotedByteStringLiteral(s)
-        | Value::TripleDoubleQuotedByteStringLiteral(s) => Value::HexStringLiteral(
-            unescape_bytes(s)
-                .iter()
-                .map(|b| format!("{b:02X}"))
-                .collect(),
-        ),
-        _ => return Ok(()),
-    };
-    *value = replacement;
-    Ok(())
-}
-
-/// The text of a BigQuery string literal body with its escapes resolved:
-/// `\n`-style escapes, `\xHH` and `\ooo` bytes (which must form UTF-8),
-/// `\uXXXX` and `\UXXXXXXXX` code points. Any other escape is an error, as
-/// in BigQuery.
-fn unescape_string(body: &str) -> Result<String, SqlError> {
-    if !body.contains('\\') {
-        return Ok(body.to_string());
-    }
-    let illegal =
-        |e: &str| SqlError::syntax(format!("syntax error: Illegal escape sequence: \\{e}"));
-    let mut out: Vec<u8> = Vec::with_capacity(body.len());
-    let mut chars = body.chars();
-    let push_char = |out: &mut Vec<u8>, c: char| {
-        let mut buf = [0_u8; 4];
-        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-    };
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            push_char(&mut out, c);
-            continue;
-        }
-        let Some(e) = chars.next() else {
-            return Err(illegal(""));
-        };
-        let simple = match e {
-            'n' => Some('\n'),
-            't' => Some('\t'),
-            'r' => Some('\r'),
-            'a' => Some('\u{7}'),
-            'b' => Some('\u{8}'),
-            'f' => Some('\u{c}'),
-            'v' => Some('\u{b}'),
-            '\\' | '\'' | '"' | '`' | '?' => Some(e),
-            _ => None,
-        };
-        if let Some(c) = simple {
-            push_char(&mut out, c);
-            continue;
-        }
-        let (radix, len) = match e {
-            'x' | 'X' => (16, 2),
-            '0'..='7' => (8, 2),
-            'u' => (16, 4),
-            'U' => (16, 8),
-            _ => return Err(illegal(&e.to_string())),
-        };
-        let mut digits = String::new();
-        if radix == 8 {
-            digits.push(e);
-        }
-        for _ in 0..len {
-            match chars.next() {
-                Some(d) if d.is_digit(radix) => digits.push(d),
-                _ => return Err(illegal(&format!("{e}{digits}"))),
-            }
-        }
-        let code = u32::from_str_radix(&digits, radix).map_err(|_| illegal(&digits))?;
-        if matches!(e, 'u' | 'U') {
-            let c = char::from_u32(code).ok_or_else(|| illegal(&format!("{e}{digits}")))?;
-            push_char(&mut out, c);
-        } else {
-            out.push(u8::try_from(code).map_err(|_| illegal(&digits))?);
-        }
-    }
-    String::from_utf8(out).map_err(|_| {
-        SqlError::syntax("syntax error: a string literal's escapes are not valid UTF-8")
-    })
-}
-
-/// The bytes of a BigQuery bytes literal body, with its escapes (`\\xHH`,
-/// octal `\\ooo`, `\\n`, ...) resolved.
-fn unescape_bytes(body: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            let mut buf = [0_u8; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            continue;
-        }
-        let Some(e) = chars.next() else {
-            out.push(b'\\');
-            break;
-        };
-        let simple = match e {
-            'n' => Some(b'\n'),
-            't' => Some(b'\t'),
-            'r' => Some(b'\r'),
-            'a' => Some(0x07),
-            'b' => Some(0x08),
-            'f' => Some(0x0c),
-            'v' => Some(0x0b),
-            '\\' | '\'' | '"' | '`' | '?' => u8::try_from(e).ok(),
-            _ => None,
-        };
-        if let Some(b) = simple {
-            out.push(b);
-            continue;
-        }
-        let (radix, len) = match e {
-            'x' | 'X' => (16, 2),
-            '0'..='7' => (8, 2),
-            _ => (0, 0),
-        };
-        let mut digits = String::new();
-        if radix == 8 {
-            digits.push(e);
-        }
-        for _ in 0..len {
-            if let Some(&d) = chars.peek()
-                && d.is_digit(radix)
-            {
-                digits.push(d);
-                chars.next();
-            }
-        }
-        match u8::from_str_radix(&digits, radix.max(2)) {
-            Ok(b) if radix != 0 => out.push(b),
-            _ => {
-                out.push(b'\\');
-                if radix != 8 {
-                    let mut buf = [0_u8; 4];
-                    out.extend_from_slice(e.encode_utf8(&mut buf).as_bytes());
-                }
-                out.extend_from_slice(digits.as_bytes());
-            }
         }
     }
     out
@@ -801,140 +641,6 @@ fn bigquery_type_name(data_type: &DataType) -> Result<&'static str, SqlError> {
         | DataType::BigDecimal(ExactNumberInfo::None) => "BIGNUMERIC",
         other => return Err(SqlError::unsupported(format!("CAST to {other}"))),
     })
-}
-
-/// The element type of `ARRAY<T>` when `e` is how sqlparser reads the start
-/// of a typed array literal `ARRAY<T>[...]`: the comparison `array < T`.
-fn typed_array_element(e: &Expr) -> Option<&'static str> {
-    let Expr::BinaryOp {
-        left,
-        op: BinaryOperator::Lt,
-        right,
-    } = e
-    else {
-        return None;
-    };
-    let (Expr::Identifier(array), Expr::Identifier(element)) = (&**left, &**right) else {
-        return None;
-    };
-    if array.quote_style.is_some()
-        || element.quote_style.is_some()
-        || !array.value.eq_ignore_ascii_case("ARRAY")
-    {
-        return None;
-    }
-    const TYPES: [&str; 10] = [
-        "INT64",
-        "FLOAT64",
-        "STRING",
-        "BOOL",
-        "DATE",
-        "DATETIME",
-        "TIMESTAMP",
-        "NUMERIC",
-        "BIGNUMERIC",
-        "BYTES",
-    ];
-    TYPES
-        .into_iter()
-        .find(|t| element.value.eq_ignore_ascii_case(t))
-}
-
-/// `[STRUCT(1 AS a, 'x' AS b), (2, 'y')]`: BigQuery gives every element the
-/// first STRUCT's field names; DataFusion would name a tuple's fields `c0`, `c1`
-/// and fail to unify the element types.
-fn name_struct_elements(elements: &mut [Expr]) {
-    let Some(names) = elements.first().and_then(struct_field_names) else {
-        return;
-    };
-    for element in elements.iter_mut().skip(1) {
-        let values = match element {
-            Expr::Tuple(values) => values,
-            Expr::Struct { values, fields } if fields.is_empty() => values,
-            _ => continue,
-        };
-        if values.len() != names.len() || values.iter().any(|v| matches!(v, Expr::Named { .. })) {
-            continue;
-        }
-        let named = values
-            .drain(..)
-            .zip(&names)
-            .map(|(value, name)| Expr::Named {
-                expr: Box::new(value),
-                name: name.clone(),
-            })
-            .collect();
-        *element = Expr::Struct {
-            values: named,
-            fields: vec![],
-        };
-    }
-}
-
-/// The field names of `STRUCT(1 AS a, ...)` or `STRUCT<a INT64, ...>(...)`, when all are named.
-fn struct_field_names(expr: &Expr) -> Option<Vec<Ident>> {
-    let Expr::Struct { values, fields } = expr else {
-        return None;
-    };
-    if !fields.is_empty() {
-        return fields.iter().map(|f| f.field_name.clone()).collect();
-    }
-    values
-        .iter()
-        .map(|v| match v {
-            Expr::Named { name, .. } => Some(name.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// `[b'a', NULL]`: a NULL among BYTES literals is a NULL BYTES (DataFusion
-/// cannot unify BYTES with an untyped NULL).
-fn type_null_bytes_elements(elements: &mut [Expr]) {
-    let is_bytes =
-        |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::HexStringLiteral(_)));
-    if !elements.iter().any(is_bytes) {
-        return;
-    }
-    for element in elements {
-        if matches!(element, Expr::Value(v) if matches!(v.value, Value::Null)) {
-            *element = call(
-                "bq_cast",
-                vec![element.clone(), string("BYTES"), boolean(false)],
-            );
-        }
-    }
-}
-
-/// `ARRAY<T>[e1, e2, ...]` (read by sqlparser as `array < T > [...]`): the
-/// array of each element cast to `T`.
-fn typed_array_literal(left: &Expr, right: &Expr) -> Result<Option<Expr>, SqlError> {
-    let element = typed_array_element(left).unwrap_or("STRING");
-    let Expr::Array(Array { elem, named }) = right else {
-        return Err(SqlError::unsupported(format!(
-            "typed array literal ARRAY<{element}> without [...] elements"
-        ))
-        .at_span(right.span()));
-    };
-    if elem.is_empty() {
-        // An empty slice of a one-element array has the element type.
-        let typed_null = call(
-            "bq_cast",
-            vec![Expr::value(Value::Null), string(element), boolean(false)],
-        );
-        return Ok(Some(call(
-            "array_slice",
-            vec![call("make_array", vec![typed_null]), number(1), number(0)],
-        )));
-    }
-    let elem = elem
-        .iter()
-        .map(|e| call("bq_cast", vec![e.clone(), string(element), boolean(false)]))
-        .collect();
-    Ok(Some(Expr::Array(Array {
-        elem,
-        named: *named,
-    })))
 }
 
 fn rewrite_typed_string(typed: &TypedString) -> Result<Option<Expr>, SqlError> {

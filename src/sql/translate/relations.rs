@@ -171,7 +171,7 @@ pub(super) fn references_columns(expr: &Expr) -> bool {
         op: BinaryOperator::Gt,
         right,
     } = expr
-        && super::typed_array_element(left).is_some()
+        && typed_array_element(left).is_some()
     {
         return references_columns(right);
     }
