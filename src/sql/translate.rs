@@ -15,7 +15,10 @@
 //!
 //! Date parts (`DAY`, `WEEK(MONDAY)`) become string literals in a pre-visit,
 //! before the children are visited; everything else is rewritten bottom-up.
-//! FROM/SELECT clauses live in `relations`, function calls in `functions`.
+//! FROM/SELECT clauses live in `relations`, function calls in `functions`,
+//! literals in `literals` and `array_literals`, subquery predicates in a
+//! SELECT list in `subqueries`, and subqueries over the current row's array
+//! (the GA4 `event_params` idiom) in `array_subqueries`.
 
 use std::ops::ControlFlow;
 
