@@ -16,6 +16,7 @@ mod common;
 mod datetime;
 mod hash;
 mod json;
+mod list_aggregate;
 mod math;
 mod safe;
 mod string;
@@ -39,6 +40,7 @@ pub fn bigquery_udfs() -> Vec<ScalarUDF> {
     udfs.extend(math::udfs());
     udfs.extend(array::udfs());
     udfs.extend(json::udfs());
+    udfs.push(list_aggregate::udf());
     udfs
 }
 

@@ -11,10 +11,12 @@
 //! the array instead: a filter (`WHERE`), a transform (the SELECT item), then
 //! the scalar subquery's single element (NULL when none, an error when
 //! several), `EXISTS`'s any-match, or `ARRAY(...)`'s array (empty, not NULL).
+//! An aggregate over the elements (`SELECT SUM(price * quantity) FROM
+//! UNNEST(items)`) becomes `bq_list_aggregate` of the mapped elements.
 //!
 //! Inside the subquery the element is the UNNEST alias; without an alias, as
 //! in GA4 queries, unqualified names are the element's STRUCT fields.
-//! Anything else (joins, aggregates, ORDER BY, LIMIT, WITH OFFSET, nested
+//! Anything else (joins, GROUP BY, DISTINCT, ORDER BY, LIMIT, WITH OFFSET, nested
 //! subqueries) is left to the general path, which plans it or names it as
 //! unsupported.
 
@@ -31,20 +33,21 @@ const ELEMENT: &str = "__bq_e";
 /// Rewrites `expr` when it is one of the array subqueries this module handles.
 pub(super) fn rewrite_array_subquery(expr: &mut Expr) {
     let replacement = match expr {
-        Expr::Subquery(query) => array_scan(query)
-            .and_then(ArrayScan::mapped)
-            .map(|mapped| call("bq_scalar_element", vec![mapped])),
-        Expr::Exists { subquery, negated } => array_scan(subquery).map(|scan| {
-            let matched = scan.any_match();
-            if *negated {
-                Expr::UnaryOp {
-                    op: UnaryOperator::Not,
-                    expr: Box::new(Expr::Nested(Box::new(matched))),
+        Expr::Subquery(query) => array_scan(query).and_then(ArrayScan::scalar),
+        // An aggregate query always has one row: EXISTS of it is the general path's.
+        Expr::Exists { subquery, negated } => array_scan(subquery)
+            .filter(|scan| !matches!(scan.item, Some(Item::Aggregate { .. })))
+            .map(|scan| {
+                let matched = scan.any_match();
+                if *negated {
+                    Expr::UnaryOp {
+                        op: UnaryOperator::Not,
+                        expr: Box::new(Expr::Nested(Box::new(matched))),
+                    }
+                } else {
+                    matched
                 }
-            } else {
-                matched
-            }
-        }),
+            }),
         Expr::Function(f) if is_array_constructor(f) => match &f.args {
             FunctionArguments::Subquery(query) => match array_scan(query) {
                 Some(scan) => scan
@@ -70,16 +73,61 @@ fn is_array_constructor(f: &Function) -> bool {
 struct ArrayScan {
     array: Expr,
     /// The single SELECT item; `None` for `SELECT *` or several items (fine for EXISTS).
-    item: Option<Expr>,
+    item: Option<Item>,
     condition: Option<Expr>,
 }
+
+/// What the subquery selects for each element, or over all of them.
+enum Item {
+    Value(Expr),
+    /// `COUNT(*)` (no argument), `SUM(x)`, ...: a `bq_list_aggregate` kind.
+    Aggregate {
+        kind: &'static str,
+        argument: Option<Expr>,
+    },
+}
+
+/// BigQuery aggregates over an array subquery, with their `bq_list_aggregate` kinds.
+const LIST_AGGREGATES: [(&str, &str); 8] = [
+    ("COUNT", "count"),
+    ("COUNTIF", "countif"),
+    ("SUM", "sum"),
+    ("AVG", "avg"),
+    ("MIN", "min"),
+    ("MAX", "max"),
+    ("LOGICAL_AND", "logical_and"),
+    ("LOGICAL_OR", "logical_or"),
+];
 
 impl ArrayScan {
     /// The filtered elements, each mapped through the SELECT item.
     fn mapped(self) -> Option<Expr> {
         let filtered = self.filtered();
-        let item = self.item?;
-        Some(call("bq_array_transform", vec![filtered, lambda(item)]))
+        match self.item? {
+            Item::Value(item) => Some(call("bq_array_transform", vec![filtered, lambda(item)])),
+            Item::Aggregate { .. } => None,
+        }
+    }
+
+    /// A scalar subquery's value: the single mapped element, or the aggregate.
+    fn scalar(self) -> Option<Expr> {
+        let filtered = self.filtered();
+        match self.item? {
+            Item::Value(item) => Some(call(
+                "bq_scalar_element",
+                vec![call("bq_array_transform", vec![filtered, lambda(item)])],
+            )),
+            Item::Aggregate { kind, argument } => {
+                let (kind, values) = match argument {
+                    Some(argument) => (
+                        kind,
+                        call("bq_array_transform", vec![filtered, lambda(argument)]),
+                    ),
+                    None => ("count_star", filtered),
+                };
+                Some(call("bq_list_aggregate", vec![string(kind), values]))
+            }
+        }
     }
 
     fn filtered(&self) -> Expr {
@@ -168,20 +216,29 @@ fn array_scan(query: &Query) -> Option<ArrayScan> {
     if matches!(array, Expr::Array(_)) || alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
         return None;
     }
-    let item = match select.projection.as_slice() {
-        [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }] => Some(e),
-        _ => None,
-    };
-    if item.is_some_and(|e| !is_row_level(e))
-        || select.selection.as_ref().is_some_and(|c| !is_row_level(c))
-    {
+    if select.selection.as_ref().is_some_and(|c| !is_row_level(c)) {
         return None;
     }
     let element = alias.as_ref().map(|a| a.name.value.to_lowercase());
-    let item = item.cloned().map(|mut item| {
-        bind_element(&mut item, element.as_deref());
-        item
-    });
+    let bind = |e: &Expr| {
+        let mut e = e.clone();
+        bind_element(&mut e, element.as_deref());
+        e
+    };
+    let item = match select.projection.as_slice() {
+        [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }] => {
+            if is_row_level(e) {
+                Some(Item::Value(bind(e)))
+            } else {
+                let (kind, argument) = list_aggregate(e)?;
+                Some(Item::Aggregate {
+                    kind,
+                    argument: argument.map(bind),
+                })
+            }
+        }
+        _ => None,
+    };
     let condition = select.selection.clone().map(|mut c| {
         bind_element(&mut c, element.as_deref());
         c
@@ -191,6 +248,38 @@ fn array_scan(query: &Query) -> Option<ArrayScan> {
         item,
         condition,
     })
+}
+
+/// `COUNT(*)`, `SUM(x)`, ... over the elements: the aggregate's kind and
+/// its per-element argument (`None` for `COUNT(*)`), when the call is one
+/// `bq_list_aggregate` computes (no DISTINCT, ORDER BY, LIMIT or OVER).
+fn list_aggregate(expr: &Expr) -> Option<(&'static str, Option<&Expr>)> {
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    let (name, false) = function_name(f).ok()? else {
+        return None;
+    };
+    let kind = LIST_AGGREGATES.iter().find(|(n, _)| *n == name)?.1;
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    if f.over.is_some()
+        || f.filter.is_some()
+        || f.null_treatment.is_some()
+        || !f.within_group.is_empty()
+        || list.duplicate_treatment.is_some()
+        || !list.clauses.is_empty()
+    {
+        return None;
+    }
+    match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if kind == "count" => Some((kind, None)),
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(argument))] if is_row_level(argument) => {
+            Some((kind, Some(argument)))
+        }
+        _ => None,
+    }
 }
 
 /// No aggregates, window functions or nested subqueries: a per-element expression.
