@@ -9,22 +9,28 @@ if(
 {%- endmacro %}
 
 {#- Best-effort E.164 in SQL for analysis; Customer Match exports normalize
-    phones again with a full phone-number library. -#}
+    phones again with a full phone-number library.
+    The phone is reduced once to "<COUNTRY>:<+ if written>digits"
+    ("+44 (0)7911 ..." drops the bracketed trunk zero), then each rule
+    rewrites that key into E.164; a key no rule turns into "+digits" is NULL.
+    One reference to the phone keeps the SQL small on BigQuery and fast to
+    plan locally. -#}
 {% macro phone_e164(phone, country) -%}
-{#- "+44 (0)7911 ...": the bracketed trunk zero is dropped before digits are kept. -#}
-{%- set digits = "regexp_replace(regexp_replace(" ~ phone ~ ", r'\\(0\\)', ''), r'[^0-9]', '')" -%}
-{%- set cc = "upper(trim(" ~ country ~ "))" -%}
-case
-    when {{ phone }} is null or {{ digits }} = '' then null
-    when starts_with(trim({{ phone }}), '+') then concat('+', {{ digits }})
-    when starts_with({{ digits }}, '00') then concat('+', substr({{ digits }}, 3))
-    when {{ cc }} in ('US', 'CA') and length({{ digits }}) = 10 then concat('+1', {{ digits }})
-    when {{ cc }} in ('US', 'CA') and length({{ digits }}) = 11 and starts_with({{ digits }}, '1') then concat('+', {{ digits }})
-    when {{ cc }} = 'DE' and starts_with({{ digits }}, '0') then concat('+49', substr({{ digits }}, 2))
-    when {{ cc }} = 'GB' and starts_with({{ digits }}, '0') then concat('+44', substr({{ digits }}, 2))
-    when {{ cc }} = 'FR' and starts_with({{ digits }}, '0') then concat('+33', substr({{ digits }}, 2))
-    else null
-end
+{%- set key = "concat(coalesce(upper(trim(" ~ country ~ ")), ''), ':', if(starts_with(trim(" ~ phone ~ "), '+'), '+', ''), regexp_replace(regexp_replace(" ~ phone ~ ", r'\\(0\\)', ''), r'[^0-9]', ''))" -%}
+{%- set rules = [
+    ("^[A-Z]*:\\+([0-9]+)$", "+\\1"),
+    ("^[A-Z]*:00([0-9]+)$", "+\\1"),
+    ("^(?:US|CA):([0-9]{10})$", "+1\\1"),
+    ("^(?:US|CA):(1[0-9]{10})$", "+\\1"),
+    ("^DE:0([0-9]+)$", "+49\\1"),
+    ("^GB:0([0-9]+)$", "+44\\1"),
+    ("^FR:0([0-9]+)$", "+33\\1"),
+] -%}
+{%- set ns = namespace(expr=key) -%}
+{%- for pattern, replacement in rules -%}
+{%- set ns.expr = "regexp_replace(" ~ ns.expr ~ ", r'" ~ pattern ~ "', r'" ~ replacement ~ "')" -%}
+{%- endfor -%}
+regexp_extract({{ ns.expr }}, r'^(\+[0-9]+)$')
 {%- endmacro %}
 
 {% macro clean_channel(column) -%}
