@@ -114,6 +114,31 @@ pub enum Previous<'a> {
     Days(&'a [NaiveDate]),
 }
 
+/// The segments among `nodes` (node names, e.g. `segment_vip`), in that order.
+pub fn daily_segments(
+    project: &crate::project::Project,
+    compiled: &crate::compile::CompiledProject,
+    nodes: &[String],
+) -> Vec<DailySegment> {
+    nodes
+        .iter()
+        .filter_map(|name| {
+            let model = project.models.get(name)?;
+            let crate::project::ModelBody::Segment(segment) = &model.body else {
+                return None;
+            };
+            let node = compiled.nodes.get(name)?;
+            Some(DailySegment {
+                name: segment.name.clone(),
+                relation: node.relation.clone(),
+                entity_key: segment.entity_key.name.clone(),
+                attributes: segment.attributes.iter().map(|a| a.name.clone()).collect(),
+                max_daily_change: segment.max_daily_change,
+            })
+        })
+        .collect()
+}
+
 fn date(day: NaiveDate) -> String {
     format!("date '{day}'")
 }
