@@ -46,7 +46,9 @@ async fn refresh(global: &GlobalArgs, args: &RefreshArgs, printer: &Printer) -> 
 fn as_of(global: &GlobalArgs, day: NaiveDate) -> Result<GlobalArgs> {
     let mut vars = match &global.vars {
         Some(text) => serde_saphyr::from_str::<serde_json::Value>(text).map_err(|e| {
-            Error::config(Diagnostic::new(format!("--vars is not a YAML mapping: {e}")))
+            Error::config(Diagnostic::new(format!(
+                "--vars is not a YAML mapping: {e}"
+            )))
         })?,
         None => json!({}),
     };
@@ -74,14 +76,21 @@ async fn refresh_day(
         &session.compiled,
         &session.select(&args.select)?,
     );
-    let selected: Vec<String> = segments.iter().map(|s| format!("segment_{}", s.name)).collect();
+    let selected: Vec<String> = segments
+        .iter()
+        .map(|s| format!("segment_{}", s.name))
+        .collect();
     if segments.is_empty() {
         return Err(Error::config(
-            Diagnostic::new("no segment is selected")
-                .help("declare segments in segments/*.yml, or select them with --select segment_<name>"),
+            Diagnostic::new("no segment is selected").help(
+                "declare segments in segments/*.yml, or select them with --select segment_<name>",
+            ),
         ));
     }
-    printer.info(&format!("Refreshing {day}: building {} segment(s) as of {day}", segments.len()));
+    printer.info(&format!(
+        "Refreshing {day}: building {} segment(s) as of {day}",
+        segments.len()
+    ));
     let build = RunArgs {
         select: SelectArgs {
             select: selected.iter().map(|n| format!("+{n}")).collect(),
@@ -94,7 +103,9 @@ async fn refresh_day(
     };
     let code = super::build::run(&global, &build, "run", printer).await?;
     if code != EXIT_OK {
-        printer.info(&format!("segments refresh {day}: the build failed; the daily segment tables are unchanged"));
+        printer.info(&format!(
+            "segments refresh {day}: the build failed; the daily segment tables are unchanged"
+        ));
         return Ok(code);
     }
     let settings = session.local_settings()?;

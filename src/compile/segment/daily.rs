@@ -350,7 +350,10 @@ pub fn bigquery_script(segments: &[DailySegment], tables: &DailyTables, day: Nai
     );
     let _ = writeln!(sql, "begin transaction;");
     let selects = [
-        (&tables.changes, changes_select(segments, tables, day, Previous::Variable)),
+        (
+            &tables.changes,
+            changes_select(segments, tables, day, Previous::Variable),
+        ),
         (
             &tables.stats,
             stats_select(segments, tables, day, Previous::Variable, false),
@@ -409,7 +412,9 @@ mod tests {
         let sql = bigquery_script(&segments(), &tables, day);
         let statements = crate::sql::parse::parse_bigquery(&sql).unwrap();
         assert_eq!(statements.len(), 10, "{sql}");
-        assert!(sql.contains("to_json_string(struct(email as email, revenue_total as revenue_total))"));
+        assert!(
+            sql.contains("to_json_string(struct(email as email, revenue_total as revenue_total))")
+        );
         assert!(sql.contains("m.snapshot_date in unnest(cohort_previous)"));
         assert!(sql.contains(
             "when not matched by source and dest.snapshot_date = date '2026-11-23' and dest.segment in ('vip', 'new') then delete"

@@ -78,8 +78,8 @@ impl LocalEngine {
                     existing.push(Some(path));
                 }
                 _ => {
-                    let table = MemTable::try_new(arrow_schema(columns), vec![Vec::new()])
-                        .map_err(fail)?;
+                    let table =
+                        MemTable::try_new(arrow_schema(columns), vec![Vec::new()]).map_err(fail)?;
                     self.register_provider(relation, Arc::new(table))?;
                     existing.push(None);
                 }
@@ -119,8 +119,7 @@ impl LocalEngine {
         let names: BTreeSet<&str> = segments.iter().map(|s| s.name.as_str()).collect();
         let key = Some(day.to_string());
         let mut versions = Vec::new();
-        for (((relation, _), old), batch) in tables.all().into_iter().zip(&existing).zip(&batches)
-        {
+        for (((relation, _), old), batch) in tables.all().into_iter().zip(&existing).zip(&batches) {
             let version = self.storage.new_version(relation)?;
             versions.push((relation, version.clone()));
             if let Err(e) = replace_day(old.as_ref(), &version, &key, batch, &names) {

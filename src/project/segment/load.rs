@@ -140,7 +140,9 @@ impl Segment {
 fn parse_change(value: &serde_json::Value) -> Option<f64> {
     let fraction = match value {
         serde_json::Value::Number(n) => n.as_f64()?,
-        serde_json::Value::String(s) => s.trim().strip_suffix('%')?.trim().parse::<f64>().ok()? / 100.0,
+        serde_json::Value::String(s) => {
+            s.trim().strip_suffix('%')?.trim().parse::<f64>().ok()? / 100.0
+        }
         _ => return None,
     };
     (fraction.is_finite() && fraction >= 0.0).then_some(fraction)
