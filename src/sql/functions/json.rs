@@ -62,7 +62,7 @@ fn invoke_to_json_string(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
         writer.write(&batch)?;
         writer.finish()?;
     }
-    let text = String::from_utf8(buffer).map_err(|e| exec_error(&e.to_string()))?;
+    let text = String::from_utf8(buffer).map_err(|e| exec_error(e.to_string()))?;
     let rows: Vec<Option<String>> = text
         .lines()
         .enumerate()
