@@ -167,6 +167,23 @@ pub enum SegmentsCommand {
     /// Build the segments (and what they read) as of a day, then replace that
     /// day in segment_membership, segment_changes and segment_daily_stats.
     Refresh(RefreshArgs),
+    /// Every segment's size, share, recent movement and drift status (latest snapshot).
+    List {
+        #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+        output: ListOutput,
+    },
+    /// One segment's health and its overlap with the others.
+    Show {
+        /// The segment (`high_intent` or `segment_high_intent`).
+        name: String,
+        #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+        output: ListOutput,
+    },
+    /// Every segment's health with the overlap matrix and average revenue.
+    Profile {
+        #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+        output: ListOutput,
+    },
 }
 
 /// Flags of `cohort segments refresh`.

@@ -9,6 +9,7 @@ mod init;
 mod ls;
 mod output;
 mod sample_data;
+mod segment_health;
 mod segments;
 mod setup;
 mod show;

@@ -16,6 +16,15 @@ use super::{EXIT_FAILED, EXIT_OK};
 pub async fn run(global: &GlobalArgs, command: &SegmentsCommand, printer: &Printer) -> Result<u8> {
     match command {
         SegmentsCommand::Refresh(args) => refresh(global, args, printer).await,
+        SegmentsCommand::List { output } => {
+            super::segment_health::run(global, None, false, *output, printer).await
+        }
+        SegmentsCommand::Show { name, output } => {
+            super::segment_health::run(global, Some(name), true, *output, printer).await
+        }
+        SegmentsCommand::Profile { output } => {
+            super::segment_health::run(global, None, true, *output, printer).await
+        }
     }
 }
 

@@ -311,3 +311,64 @@ fn the_drift_guard_blocks_until_accepted() {
     .ok();
     assert_eq!(day(stats(d))[0][5], json!("drift_accepted"));
 }
+
+fn json_out(dir: &Path, args: &[&str]) -> Value {
+    let out = run(dir, args).ok();
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("json: {e}\n{}", out.stdout))
+}
+
+#[test]
+fn list_show_and_profile_report_health_from_the_daily_tables() {
+    let project = project();
+    let d = project.path();
+    assert_eq!(run(d, &["segments", "list"]).code, 2, "no snapshot yet");
+    run(
+        d,
+        &[
+            "segments",
+            "refresh",
+            "--from",
+            "2026-11-20",
+            "--to",
+            "2026-11-23",
+        ],
+    )
+    .ok();
+    let list = json_out(d, &["segments", "list", "--output", "json"]);
+    assert_eq!(list["snapshot_date"], "2026-11-23");
+    let segments = list["segments"].as_array().expect("segments");
+    let names: Vec<&str> = segments
+        .iter()
+        .map(|s| s["segment"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["big", "recent"]);
+    // recent over 7 days: entered 1 (20th), 2 (21st), 3 and 4 (22nd); exited 1, 2.
+    assert_eq!(segments[1]["size"], 2);
+    assert_eq!(segments[1]["entered_7d"], 4);
+    assert_eq!(segments[1]["exited_7d"], 2);
+    assert_eq!(segments[1]["share"], 0.5);
+    assert!(list.get("overlap").is_none());
+
+    let show = json_out(d, &["segments", "show", "segment_big", "--output", "json"]);
+    assert_eq!(show["segment"], "big");
+    assert_eq!(show["entities"], 4);
+    assert_eq!(show["revenue_attribute"], "revenue");
+    assert_eq!(show["average_revenue"], 225.0);
+    assert_eq!(show["status"], "ok");
+    assert_eq!(show["overlap"], json!({"big": 2, "recent": 1}));
+
+    let profile = json_out(d, &["segments", "profile", "--output", "json"]);
+    assert_eq!(
+        profile["overlap"],
+        json!({"big": {"big": 2, "recent": 1}, "recent": {"big": 1, "recent": 2}})
+    );
+    assert_eq!(profile["segments"][1]["average_revenue"], Value::Null);
+
+    let unknown = run(d, &["segments", "show", "bgi"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("no segment is named `bgi`"),
+        "{}",
+        unknown.stderr
+    );
+}
