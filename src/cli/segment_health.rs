@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::EXIT_OK;
 use super::args::{GlobalArgs, ListOutput};
-use super::output::Printer;
+use super::output::stdout_line;
 use super::setup::Session;
 
 /// `name`: only that segment (`show`); `detail`: overlap and revenue too.
@@ -18,7 +18,6 @@ pub async fn run(
     name: Option<&str>,
     detail: bool,
     output: ListOutput,
-    printer: &Printer,
 ) -> Result<u8> {
     let session = Session::open(global)?;
     let subjects = health::subjects(
@@ -53,8 +52,8 @@ pub async fn run(
         profile.overlap.retain(|k, _| k == short);
     }
     match output {
-        ListOutput::Json => println!("{}", json_of(&profile, name.is_some(), detail)),
-        ListOutput::Text => print_text(&profile, detail, printer),
+        ListOutput::Json => stdout_line(&json_of(&profile, name.is_some(), detail).to_string()),
+        ListOutput::Text => print_text(&profile, detail),
     }
     Ok(EXIT_OK)
 }
@@ -82,19 +81,18 @@ fn share(s: &SegmentHealth) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn print_text(profile: &Profile, detail: bool, printer: &Printer) {
-    let _ = printer;
-    println!("Segments as of {}", profile.snapshot_date);
-    println!(
-        "{:<28} {:>9} {:>7} {:>9} {:>9}  {:<14} {}",
-        "segment", "size", "share", "in (7d)", "out (7d)", "status", "avg revenue"
-    );
+fn print_text(profile: &Profile, detail: bool) {
+    stdout_line(&format!("Segments as of {}", profile.snapshot_date));
+    stdout_line(&format!(
+        "{:<28} {:>9} {:>7} {:>9} {:>9}  {:<14} avg revenue",
+        "segment", "size", "share", "in (7d)", "out (7d)", "status"
+    ));
     for s in &profile.segments {
         let revenue = match (&s.revenue_attribute, s.average_revenue) {
             (Some(a), Some(v)) => format!("{v:.2} ({a})"),
             _ => "-".into(),
         };
-        println!(
+        stdout_line(&format!(
             "{:<28} {:>9} {:>7} {:>9} {:>9}  {:<14} {}",
             s.segment,
             s.size,
@@ -103,11 +101,11 @@ fn print_text(profile: &Profile, detail: bool, printer: &Printer) {
             s.exited_7d,
             s.status,
             revenue
-        );
+        ));
     }
     if detail && !profile.overlap.is_empty() {
-        println!();
-        println!("Overlap (members in both):");
+        stdout_line("");
+        stdout_line("Overlap (members in both):");
         let names: Vec<&String> = profile
             .overlap
             .values()
@@ -115,10 +113,10 @@ fn print_text(profile: &Profile, detail: bool, printer: &Printer) {
             .map(|row| row.keys().collect())
             .unwrap_or_default();
         let header: Vec<String> = names.iter().map(|n| format!("{n:>14}")).collect();
-        println!("{:<28}{}", "", header.join(""));
+        stdout_line(&format!("{:<28}{}", "", header.join("")));
         for (segment, row) in &profile.overlap {
             let cells: Vec<String> = row.values().map(|v| format!("{v:>14}")).collect();
-            println!("{segment:<28}{}", cells.join(""));
+            stdout_line(&format!("{segment:<28}{}", cells.join("")));
         }
     }
 }

@@ -17,13 +17,13 @@ pub async fn run(global: &GlobalArgs, command: &SegmentsCommand, printer: &Print
     match command {
         SegmentsCommand::Refresh(args) => refresh(global, args, printer).await,
         SegmentsCommand::List { output } => {
-            super::segment_health::run(global, None, false, *output, printer).await
+            super::segment_health::run(global, None, false, *output).await
         }
         SegmentsCommand::Show { name, output } => {
-            super::segment_health::run(global, Some(name), true, *output, printer).await
+            super::segment_health::run(global, Some(name), true, *output).await
         }
         SegmentsCommand::Profile { output } => {
-            super::segment_health::run(global, None, true, *output, printer).await
+            super::segment_health::run(global, None, true, *output).await
         }
     }
 }
