@@ -310,6 +310,15 @@ fn the_drift_guard_blocks_until_accepted() {
     )
     .ok();
     assert_eq!(day(stats(d))[0][5], json!("drift_accepted"));
+    // A later refresh of the day keeps the confirmation while the size is the same.
+    refresh(d, "2026-11-23").ok();
+    assert_eq!(day(stats(d))[0][5], json!("drift_accepted"));
+    let show = run(d, &["segments", "show", "big", "--output", "json"]).ok();
+    assert!(
+        show.stdout.contains("\"status\":\"drift_accepted\""),
+        "{}",
+        show.stdout
+    );
 }
 
 fn json_out(dir: &Path, args: &[&str]) -> Value {

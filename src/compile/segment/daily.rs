@@ -37,7 +37,8 @@ pub const PREVIOUS_VAR: &str = "cohort_previous";
 pub const STATUS_OK: &str = "ok";
 /// Stats `status`: the size swung beyond `max_daily_change`; exports blocked.
 pub const STATUS_BLOCKED: &str = "drift_blocked";
-/// Stats `status`: a swing beyond the guard, confirmed with `--accept-drift`.
+/// Stats `status`: a swing beyond the guard, confirmed with `--accept-drift`
+/// (kept by later refreshes of that day while the size stays the same).
 pub const STATUS_ACCEPTED: &str = "drift_accepted";
 
 /// One segment, as the daily tables need it.
@@ -294,6 +295,11 @@ previous_sizes as (
     join previous_day as p
         on s.segment = p.segment and s.snapshot_date = p.snapshot_date
     where {filter}
+),
+accepted as (
+    select segment, size
+    from {stats}
+    where snapshot_date = {day} and status = '{accepted}'
 )
 select
     {day} as snapshot_date,
@@ -304,14 +310,17 @@ select
     ps.size as previous_size,
     case
         when ps.size is null or g.max_daily_change is null then '{ok}'
-        when abs(coalesce(z.size, 0) - ps.size) > g.max_daily_change * ps.size then '{drift}'
-        else '{ok}'
+        when abs(coalesce(z.size, 0) - ps.size) <= g.max_daily_change * ps.size then '{ok}'
+        when a.size = coalesce(z.size, 0) then '{accepted}'
+        else '{drift}'
     end as status
 from guards as g
 left join sizes as z on z.segment = g.segment
 left join moves as v on v.segment = g.segment
 left join previous_sizes as ps on ps.segment = g.segment
+left join accepted as a on a.segment = g.segment
 ",
+        accepted = STATUS_ACCEPTED,
         ctes = ctes(segments, tables, day, previous),
         guards = guards.join("\n    union all\n"),
         stats = tables.stats.quoted(),

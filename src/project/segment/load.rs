@@ -614,4 +614,15 @@ mod tests {
         assert_eq!(parse_window("-3 days"), None);
         assert_eq!(parse_window("days"), None);
     }
+
+    #[test]
+    fn max_daily_change_is_a_percentage_or_a_fraction() {
+        use serde_json::json;
+        assert_eq!(parse_change(&json!("25%")), Some(0.25));
+        assert_eq!(parse_change(&json!(" 10 % ")), Some(0.1));
+        assert_eq!(parse_change(&json!(0.5)), Some(0.5));
+        assert_eq!(parse_change(&json!("25")), None);
+        assert_eq!(parse_change(&json!("-5%")), None);
+        assert_eq!(parse_change(&json!(true)), None);
+    }
 }
