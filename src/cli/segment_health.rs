@@ -112,10 +112,11 @@ fn print_text(profile: &Profile, detail: bool) {
             .next()
             .map(|row| row.keys().collect())
             .unwrap_or_default();
-        let header: Vec<String> = names.iter().map(|n| format!("{n:>14}")).collect();
+        let width = names.iter().map(|n| n.len()).max().unwrap_or(0).max(8) + 2;
+        let header: Vec<String> = names.iter().map(|n| format!("{n:>width$}")).collect();
         stdout_line(&format!("{:<28}{}", "", header.join("")));
         for (segment, row) in &profile.overlap {
-            let cells: Vec<String> = row.values().map(|v| format!("{v:>14}")).collect();
+            let cells: Vec<String> = row.values().map(|v| format!("{v:>width$}")).collect();
             stdout_line(&format!("{segment:<28}{}", cells.join("")));
         }
     }
