@@ -75,6 +75,9 @@ pub fn write_compiled(
                 fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
             }
         }
+        if folder == "run" {
+            write_daily_refresh(&staging, project, compiled)?;
+        }
         let final_dir = target_dir.join(folder);
         if final_dir.exists() {
             fs::remove_dir_all(&final_dir).map_err(|e| Error::io("replace", &final_dir, e))?;
@@ -84,6 +87,33 @@ pub fn write_compiled(
         }
     }
     write_json(&target_dir.join(MANIFEST), &manifest(project, compiled))
+}
+
+/// Where `cohort compile` writes the daily segment tables' script (under `target/run/`).
+pub const DAILY_REFRESH: &str = "segment_daily/refresh.sql";
+
+/// The BigQuery script of `cohort segments refresh` for `as_of`, every segment.
+fn write_daily_refresh(
+    run_dir: &Path,
+    project: &Project,
+    compiled: &CompiledProject,
+) -> Result<()> {
+    use crate::compile::segment::daily;
+    let names: Vec<String> = compiled.graph.order().to_vec();
+    let segments = daily::daily_segments(project, compiled, &names);
+    if segments.is_empty() {
+        return Ok(());
+    }
+    let tables = daily::DailyTables::new(
+        compiled.target.project().map(str::to_string),
+        compiled.target.dataset(),
+    );
+    let path = run_dir.join(DAILY_REFRESH);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    }
+    let sql = daily::bigquery_script(&segments, &tables, project.as_of);
+    fs::write(&path, sql).map_err(|e| Error::io("write", &path, e))
 }
 
 /// The manifest as JSON: nodes, sources, parent and child maps, all in sorted order.

@@ -138,6 +138,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ShowOutput::Table)]
         output: ShowOutput,
     },
+    /// Audience segments: refresh the daily segment tables.
+    Segments {
+        #[command(subcommand)]
+        command: SegmentsCommand,
+    },
     /// Check the project, the profile and the connection.
     Debug,
     /// Write deterministic sample data (the example project's four raw tables) as Parquet.
@@ -155,6 +160,49 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SegmentsCommand {
+    /// Build the segments (and what they read) as of a day, then replace that
+    /// day in segment_membership, segment_changes and segment_daily_stats.
+    Refresh(RefreshArgs),
+    /// Every segment's size, share, recent movement and drift status (latest snapshot).
+    List {
+        #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+        output: ListOutput,
+    },
+    /// One segment's health and its overlap with the others.
+    Show {
+        /// The segment (`high_intent` or `segment_high_intent`).
+        name: String,
+        #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+        output: ListOutput,
+    },
+    /// Every segment's health with the overlap matrix and average revenue.
+    Profile {
+        #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+        output: ListOutput,
+    },
+}
+
+/// Flags of `cohort segments refresh`.
+#[derive(Debug, Args, Clone)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// The day to refresh (default: as_of).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub date: Option<chrono::NaiveDate>,
+    /// Backfill: the first day (with --to).
+    #[arg(long, requires = "to")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Backfill: the last day (with --from).
+    #[arg(long, requires = "from")]
+    pub to: Option<chrono::NaiveDate>,
+    /// Accept size swings beyond a segment's max_daily_change (unblocks its exports).
+    #[arg(long)]
+    pub accept_drift: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,6 +9,8 @@ mod init;
 mod ls;
 mod output;
 mod sample_data;
+mod segment_health;
+mod segments;
 mod setup;
 mod show;
 mod test;
@@ -83,6 +85,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, Error> {
             )
             .await
         }
+        Command::Segments { command } => segments::run(global, command, printer).await,
         Command::Debug => debug::run(global, printer).await,
         Command::SampleData {
             customers,

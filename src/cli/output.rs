@@ -395,7 +395,7 @@ fn stderr_line(line: &str) {
 }
 
 /// Write a line to stdout; a closed pipe (`cohort ls | head`) is not an error worth a panic.
-fn stdout_line(line: &str) {
+pub fn stdout_line(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
 }

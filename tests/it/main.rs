@@ -7,6 +7,7 @@ mod errors;
 mod incremental;
 mod init;
 mod interrupt;
+mod segment_daily;
 mod segments;
 mod select;
 mod show;

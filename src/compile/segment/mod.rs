@@ -6,8 +6,10 @@
 //! - [`rules`]: the rule tree → a boolean expression, with typed, escaped literals.
 //! - [`expr`]: the `sql:` escape hatch must be exactly one expression.
 //! - [`check`]: columns and value types against the upstream model's planned schema.
+//! - [`daily`]: the daily segment tables (membership, changes, stats) for one day.
 
 pub mod check;
+pub mod daily;
 pub mod expr;
 pub mod rules;
 

@@ -334,7 +334,7 @@ impl KeyColumns {
     }
 }
 
-fn read_schema(path: &Path) -> Result<SchemaRef> {
+pub(super) fn read_schema(path: &Path) -> Result<SchemaRef> {
     let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(path, &e))?;
@@ -342,7 +342,7 @@ fn read_schema(path: &Path) -> Result<SchemaRef> {
 }
 
 /// The rows of one data file, lined up with `schema`.
-fn read(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
+pub(super) fn read(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
     let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
@@ -360,7 +360,7 @@ fn read(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
 /// Like every local table write, files are not synced one by one (that costs
 /// seconds for a table of hundreds of daily partitions); the version folder
 /// is synced before `CURRENT` points at it.
-fn write(version: &Path, name: &str, batch: &RecordBatch) -> Result<()> {
+pub(super) fn write(version: &Path, name: &str, batch: &RecordBatch) -> Result<()> {
     let path = version.join(name);
     let file = File::create(&path).map_err(|e| Error::io("create", &path, e))?;
     let mut writer =
@@ -373,7 +373,7 @@ fn write(version: &Path, name: &str, batch: &RecordBatch) -> Result<()> {
 }
 
 /// An unchanged file joins the new version as a hard link (a copy where links fail).
-fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
+pub(super) fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
     if std::fs::hard_link(from, to).is_ok() {
         return Ok(());
     }

@@ -2,6 +2,7 @@
 //! (through [`crate::sql`]) over Parquet files, with tables stored by
 //! [`storage`] and swapped in atomically.
 
+mod daily;
 mod fixtures;
 mod incremental;
 pub mod partitions;
@@ -10,6 +11,7 @@ pub mod schema_change;
 pub mod session;
 pub mod storage;
 
+pub use daily::DayStats;
 pub use fixtures::UnitOutcome;
 
 use std::collections::BTreeMap;
@@ -81,6 +83,14 @@ impl LocalEngine {
             }
         }
         engine.register_stored_failures(compiled).await?;
+        // The daily segment tables (`cohort segments refresh`) are readable too.
+        let daily = crate::compile::segment::daily::DailyTables::new(
+            compiled.target.project().map(str::to_string),
+            compiled.target.dataset(),
+        );
+        for (relation, _) in daily.all() {
+            engine.register_existing(relation).await?;
+        }
         Ok(engine)
     }
 

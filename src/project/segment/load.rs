@@ -44,6 +44,9 @@ pub struct SegmentDef {
     pub attributes: Vec<Spanned<String>>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Drift guard: the largest day-over-day size change, `25%` or `0.25`.
+    #[serde(default)]
+    pub max_daily_change: Option<Spanned<serde_json::Value>>,
     #[serde(default)]
     pub config: Option<ModelConfig>,
     /// Generic tests of the membership table (`unique: {column: customer_id}`, `row_count`, ...).
@@ -108,8 +111,19 @@ impl Segment {
                 "rename the column in the upstream model",
             ));
         }
+        let max_daily_change = match &def.max_daily_change {
+            None => None,
+            Some(value) => Some(parse_change(&value.value).ok_or_else(|| {
+                ctx.error(
+                    format!("max_daily_change `{}` is not a percentage", value.value),
+                    location_of(file, value),
+                    "write a share of the previous size, e.g. max_daily_change: 25% (or 0.25)",
+                )
+            })?),
+        };
         let rule = ctx.rule(def.rules)?;
         Ok(Segment {
+            max_daily_change,
             name: def.name,
             description: def.description,
             from_at: location_of(file, &def.from),
@@ -120,6 +134,18 @@ impl Segment {
             defined_at,
         })
     }
+}
+
+/// `25%` → 0.25; a number is a fraction (`0.25`). Negative values are refused.
+fn parse_change(value: &serde_json::Value) -> Option<f64> {
+    let fraction = match value {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => {
+            s.trim().strip_suffix('%')?.trim().parse::<f64>().ok()? / 100.0
+        }
+        _ => return None,
+    };
+    (fraction.is_finite() && fraction >= 0.0).then_some(fraction)
 }
 
 /// Validation context: the file and the segment, for messages.
@@ -587,5 +613,16 @@ mod tests {
         assert_eq!(parse_window("0 days"), None);
         assert_eq!(parse_window("-3 days"), None);
         assert_eq!(parse_window("days"), None);
+    }
+
+    #[test]
+    fn max_daily_change_is_a_percentage_or_a_fraction() {
+        use serde_json::json;
+        assert_eq!(parse_change(&json!("25%")), Some(0.25));
+        assert_eq!(parse_change(&json!(" 10 % ")), Some(0.1));
+        assert_eq!(parse_change(&json!(0.5)), Some(0.5));
+        assert_eq!(parse_change(&json!("25")), None);
+        assert_eq!(parse_change(&json!("-5%")), None);
+        assert_eq!(parse_change(&json!(true)), None);
     }
 }

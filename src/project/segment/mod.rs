@@ -25,6 +25,8 @@ pub struct Segment {
     pub entity_key: Name,
     pub attributes: Vec<Name>,
     pub rule: Rule,
+    /// Drift guard: the largest allowed day-over-day size change, as a fraction (`25%` → 0.25).
+    pub max_daily_change: Option<f64>,
     pub defined_at: Location,
 }
 

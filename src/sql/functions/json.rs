@@ -2,6 +2,8 @@
 //! JSON_EXTRACT_SCALAR (a scalar as STRING, NULL for objects, arrays and
 //! JSON null) and JSON_QUERY / JSON_EXTRACT (the JSON text of any value).
 //! Paths: `$`, `.name`, `."quoted name"`, `['name']`, `[index]`.
+//! TO_JSON_STRING of a STRUCT gives a JSON object with every field (NULLs
+//! written as `null`); of a scalar, its JSON value.
 
 use std::sync::Arc;
 
@@ -18,12 +20,64 @@ pub fn udfs() -> Vec<ScalarUDF> {
     vec![
         BqFunction::udf("bq_json_value", ret_string, coerce_json, invoke_json_value),
         BqFunction::udf("bq_json_query", ret_string, coerce_json, invoke_json_query),
+        BqFunction::udf(
+            "bq_to_json_string",
+            ret_string,
+            coerce_to_json,
+            invoke_to_json_string,
+        ),
     ]
 }
 
 fn coerce_json(types: &[DataType]) -> Result<Vec<DataType>> {
     check_arity("JSON_VALUE", types, 1, 2)?;
     Ok(vec![DataType::Utf8; types.len()])
+}
+
+fn coerce_to_json(types: &[DataType]) -> Result<Vec<DataType>> {
+    check_arity("TO_JSON_STRING", types, 1, 1)?;
+    Ok(types.to_vec())
+}
+
+/// Each row of the argument as JSON text.
+fn invoke_to_json_string(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
+    use datafusion::arrow::array::{Array, RecordBatch, StructArray};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::json::WriterBuilder;
+    use datafusion::arrow::json::writer::LineDelimited;
+    let value = &args[0];
+    let (batch, wrapped) = match value.as_any().downcast_ref::<StructArray>() {
+        Some(s) => (RecordBatch::from(s.clone()), false),
+        None => {
+            let schema = Schema::new(vec![Field::new("v", value.data_type().clone(), true)]);
+            let batch = RecordBatch::try_new(Arc::new(schema), vec![value.clone()])?;
+            (batch, true)
+        }
+    };
+    let mut buffer = Vec::new();
+    {
+        let mut writer = WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, LineDelimited>(&mut buffer);
+        writer.write(&batch)?;
+        writer.finish()?;
+    }
+    let text = String::from_utf8(buffer).map_err(|e| exec_error(e.to_string()))?;
+    let rows: Vec<Option<String>> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if value.is_null(i) {
+                return Some("null".to_string());
+            }
+            if !wrapped {
+                return Some(line.to_string());
+            }
+            let parsed: Value = serde_json::from_str(line).ok()?;
+            parsed.get("v").map(|v| v.to_string())
+        })
+        .collect();
+    Ok(Arc::new(StringArray::from(rows)))
 }
 
 /// One step of a JSON path.

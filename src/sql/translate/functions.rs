@@ -124,6 +124,7 @@ pub(super) const UDF_CALLS: &[(&str, &str)] = &[
     ("JSON_EXTRACT_SCALAR", "bq_json_value"),
     ("JSON_QUERY", "bq_json_query"),
     ("JSON_EXTRACT", "bq_json_query"),
+    ("TO_JSON_STRING", "bq_to_json_string"),
     ("SAFE_DIVIDE", "bq_safe_divide"),
     ("IEEE_DIVIDE", "bq_ieee_divide"),
     ("GREATEST", "bq_greatest"),
