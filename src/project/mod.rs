@@ -451,7 +451,8 @@ impl<'a> Builder<'a> {
         self.insert_model(model)
     }
 
-    fn add_sql_model(&mut self, path: &Path) -> Result<()> {
+    /// A SQL file's project-relative path, text, and name (its stem, checked as an identifier).
+    fn read_named_sql(&self, path: &Path, what: &str) -> Result<(PathBuf, String, String)> {
         let rel = self.relative(path);
         let raw = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
         let name = path
@@ -461,9 +462,14 @@ impl<'a> Builder<'a> {
             .to_string();
         validate_identifier(
             &name,
-            "model name (the SQL file's name)",
+            &format!("{what} (the SQL file's name)"),
             Location::file_start(&rel),
         )?;
+        Ok((rel, raw, name))
+    }
+
+    fn add_sql_model(&mut self, path: &Path) -> Result<()> {
+        let (rel, raw, name) = self.read_named_sql(path, "model name")?;
         let model = Model {
             name,
             path: rel.clone(),
@@ -504,15 +510,8 @@ impl<'a> Builder<'a> {
 
     /// A `data_tests/**/*.sql` file: a query returning the failing rows, named after the file.
     fn add_singular_test(&mut self, path: &Path) -> Result<()> {
-        let rel = self.relative(path);
-        let raw = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let (rel, raw, name) = self.read_named_sql(path, "test name")?;
         let at = Location::file_start(&rel);
-        validate_identifier(&name, "test name (the SQL file's name)", at.clone())?;
         self.tests.push(crate::testing::TestDef {
             name,
             kind: crate::testing::TestKind::Singular { raw },
