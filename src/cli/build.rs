@@ -90,20 +90,14 @@ pub async fn run(
     let session = Session::open(global)?;
     let selected = session.select(&args.select)?;
     let target_dir = session.target_dir();
-    artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
-    let tests = testing::compile_tests(&session.project, &session.compiled)?;
-    artifacts::write_compiled_tests(&target_dir, &tests)?;
+    let tests = session.write_and_select_tests(
+        &selected,
+        &args.select,
+        testing::TestSelection::EveryNodeRead,
+        args.store_failures,
+    )?;
     // `build` runs the selected nodes' tests; `run` only builds.
     let mut test_plan = if command == "build" {
-        let mut tests = testing::select_tests(
-            &tests,
-            &selected,
-            args.select.is_everything(),
-            testing::TestSelection::EveryNodeRead,
-        );
-        if args.store_failures {
-            testing::store_failures(&mut tests, &session.target);
-        }
         testing::plan(&session.compiled, tests, &selected)
     } else {
         testing::TestPlan::default()

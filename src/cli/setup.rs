@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
+use cohort::artifacts;
 use cohort::compile::{self, CompiledProject};
 use cohort::error::{Diagnostic, Error, Result};
 use cohort::graph::parse_selectors;
 use cohort::profile::{self, ProfileOptions, Target, TargetKind};
 use cohort::project::{LoadOptions, Project};
+use cohort::testing;
 
 use super::args::{GlobalArgs, SelectArgs};
 
@@ -45,6 +47,27 @@ impl Session {
 
     pub fn target_dir(&self) -> PathBuf {
         self.project.target_dir()
+    }
+
+    /// Write the compiled nodes and tests to the target folder and return
+    /// the tests `selected` runs (`mode` says which tables a test needs
+    /// selected), each keeping its failing rows when `store_failures`.
+    pub fn write_and_select_tests(
+        &self,
+        selected: &[String],
+        select: &SelectArgs,
+        mode: testing::TestSelection,
+        store_failures: bool,
+    ) -> Result<Vec<testing::CompiledTest>> {
+        let target_dir = self.target_dir();
+        artifacts::write_compiled(&target_dir, &self.project, &self.compiled)?;
+        let tests = testing::compile_tests(&self.project, &self.compiled)?;
+        artifacts::write_compiled_tests(&target_dir, &tests)?;
+        let mut tests = testing::select_tests(&tests, selected, select.is_everything(), mode);
+        if store_failures {
+            testing::store_failures(&mut tests, &self.target);
+        }
+        Ok(tests)
     }
 
     /// Settings of a scratch local engine for unit tests on any target: its

@@ -27,18 +27,12 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
     let session = Session::open(global)?;
     let selected = session.select(&args.select)?;
     let target_dir = session.target_dir();
-    artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
-    let tests = testing::compile_tests(&session.project, &session.compiled)?;
-    artifacts::write_compiled_tests(&target_dir, &tests)?;
-    let mut tests = testing::select_tests(
-        &tests,
+    let mut tests = session.write_and_select_tests(
         &selected,
-        args.select.is_everything(),
+        &args.select,
         testing::TestSelection::DeclaringNode,
-    );
-    if args.store_failures {
-        testing::store_failures(&mut tests, &session.target);
-    }
+        args.store_failures,
+    )?;
     // In dependency order of the node each test reads, then by name.
     let position = |t: &testing::CompiledTest| {
         t.node

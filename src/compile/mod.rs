@@ -289,8 +289,11 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
     })
 }
 
-/// Render ad-hoc SQL (e.g. `cohort show --inline`) with the project's Jinja.
-pub fn render_inline(project: &Project, compiled: &CompiledProject, sql: &str) -> Result<String> {
+/// The project's Jinja renderer, resolving `ref()`s to the compiled relations.
+fn renderer_for_files(
+    project: &Project,
+    compiled: &CompiledProject,
+) -> Result<(Renderer, Arc<NameResolver>)> {
     let renderer = Renderer::new(project, target_value(&compiled.target))?;
     let relations: BTreeMap<String, Relation> = compiled
         .nodes
@@ -298,6 +301,12 @@ pub fn render_inline(project: &Project, compiled: &CompiledProject, sql: &str) -
         .map(|(k, v)| (k.clone(), v.relation.clone()))
         .collect();
     let resolver = Arc::new(NameResolver::new(&relations, &compiled.sources));
+    Ok((renderer, resolver))
+}
+
+/// Render ad-hoc SQL (e.g. `cohort show --inline`) with the project's Jinja.
+pub fn render_inline(project: &Project, compiled: &CompiledProject, sql: &str) -> Result<String> {
+    let (renderer, resolver) = renderer_for_files(project, compiled)?;
     let scope = RenderScope::new(resolver, String::new(), false);
     Ok(renderer
         .render(std::path::Path::new("<inline>"), sql, scope)?
@@ -312,13 +321,7 @@ pub fn render_files(
     compiled: &CompiledProject,
     files: &[(PathBuf, String)],
 ) -> Result<Vec<crate::jinja::Rendered>> {
-    let renderer = Renderer::new(project, target_value(&compiled.target))?;
-    let relations: BTreeMap<String, Relation> = compiled
-        .nodes
-        .iter()
-        .map(|(k, v)| (k.clone(), v.relation.clone()))
-        .collect();
-    let resolver = Arc::new(NameResolver::new(&relations, &compiled.sources));
+    let (renderer, resolver) = renderer_for_files(project, compiled)?;
     files
         .iter()
         .map(|(path, text)| {
