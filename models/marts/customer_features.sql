@@ -31,7 +31,11 @@ session_activity as (
         sum(if(session_date > date_sub({{ as_of }}, interval 7 day) and session_date <= {{ as_of }}, pricing_page_views, 0)) as pricing_views_7d,
         max(started_at) as last_session_at
     from {{ ref('sessions') }}
+    -- Only the 60 days the windows need: a daily rebuild reads two months of
+    -- sessions, not all history (partitions of other days are skipped).
     where customer_id is not null
+        and session_date > date_sub({{ as_of }}, interval 60 day)
+        and session_date <= {{ as_of }}
     group by customer_id
 ),
 

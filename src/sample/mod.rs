@@ -17,6 +17,7 @@
 mod address;
 mod clock;
 mod customers;
+mod cut;
 mod email;
 mod generator;
 mod names;
@@ -39,6 +40,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use crate::{Diagnostic, Error};
 use clock::Clock;
 use customers::{CustomerBatch, CustomerRow};
+pub use cut::arrived_before;
 use generator::{Activity, Generator};
 use sessions::SessionBatch;
 use table::{BATCH_ROWS, Feed, feed};

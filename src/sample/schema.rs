@@ -42,6 +42,8 @@ pub struct Table {
     pub name: &'static str,
     pub columns: &'static [(&'static str, Column)],
     pub dictionary: &'static [&'static str],
+    /// The TIMESTAMP column that says when a row arrived in the source.
+    pub arrival: &'static str,
 }
 
 impl Table {
@@ -74,6 +76,7 @@ pub const CUSTOMERS: Table = Table {
         ("crm_source", Column::String),
     ],
     dictionary: &["first_name", "last_name", "country", "crm_source"],
+    arrival: "updated_at",
 };
 
 /// raw_sessions: GA4-style sessions.
@@ -91,6 +94,7 @@ pub const SESSIONS: Table = Table {
         ("duration_s", Column::Int64),
     ],
     dictionary: &["page_views", "pricing_page_views", "device", "channel"],
+    arrival: "started_at",
 };
 
 /// raw_transactions: orders, re-sent when their status changes.
@@ -106,6 +110,7 @@ pub const TRANSACTIONS: Table = Table {
         ("status", Column::String),
     ],
     dictionary: &["currency", "status"],
+    arrival: "updated_at",
 };
 
 /// raw_campaign_touches: impressions, clicks and email opens.
@@ -120,6 +125,7 @@ pub const CAMPAIGN_TOUCHES: Table = Table {
         ("event", Column::String),
     ],
     dictionary: &["campaign_id", "channel", "event"],
+    arrival: "touched_at",
 };
 
 /// Every table, in file order.

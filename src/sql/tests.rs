@@ -475,6 +475,34 @@ async fn aggregates() {
 }
 
 #[tokio::test]
+async fn first_of_limited_array_agg_keeps_bigquery_results() {
+    // Rewritten to first_value: NULLs sort first ascending, last descending.
+    let rows = column(
+        "SELECT ARRAY_AGG(x ORDER BY x DESC LIMIT 1)[ORDINAL(1)] FROM UNNEST([2, NULL, 1]) AS x",
+    )
+    .await;
+    assert_eq!(rows, ["2"]);
+    let rows = column(
+        "SELECT ARRAY_AGG(x IGNORE NULLS ORDER BY x LIMIT 1)[SAFE_OFFSET(0)] FROM UNNEST([2, NULL, 1]) AS x",
+    )
+    .await;
+    assert_eq!(rows, ["1"]);
+    let rows = column(
+        "SELECT ARRAY_AGG(x IGNORE NULLS ORDER BY x LIMIT 1)[SAFE_OFFSET(0)] \
+         FROM UNNEST([CAST(NULL AS INT64)]) AS x",
+    )
+    .await;
+    assert_eq!(rows, ["NULL"]);
+    // Ties on the first key go to the second.
+    let rows = column(
+        "SELECT ARRAY_AGG(v ORDER BY k, v DESC LIMIT 1)[OFFSET(0)] \
+         FROM UNNEST([STRUCT(1 AS k, 'a' AS v), (1, 'c'), (2, 'z')])",
+    )
+    .await;
+    assert_eq!(rows, ["c"]);
+}
+
+#[tokio::test]
 async fn first_value_idioms() {
     let rows = run(
         "SELECT user_id, ARRAY_AGG(name ORDER BY ts DESC LIMIT 1)[OFFSET(0)] AS last_name, \

@@ -748,6 +748,9 @@ fn subscript(array: Expr, index: Expr) -> Result<Expr, SqlError> {
         if let Some((_, _, udf)) = SUBSCRIPT_MARKERS.iter().find(|(_, m, _)| *m == marker) {
             let args = plain_args(f, "OFFSET")?;
             arity(f, "OFFSET", &args, 1, 1)?;
+            if let Some(first) = functions::first_of_array_agg(&array, udf, &args[0]) {
+                return Ok(first);
+            }
             return Ok(call(udf, vec![array, args[0].clone()]));
         }
     }
@@ -778,6 +781,29 @@ mod tests {
         assert_eq!(out, "SELECT a FROM sales.orders AS o");
         let out = translate("SELECT a FROM `sales.orders`");
         assert_eq!(out, "SELECT a FROM sales.orders");
+    }
+
+    #[test]
+    fn first_element_of_a_limited_array_agg_is_an_ordered_first_value() {
+        let out = translate(
+            "SELECT ARRAY_AGG(c ORDER BY t, id LIMIT 1)[OFFSET(0)] AS a, \
+             ARRAY_AGG(c ORDER BY t DESC LIMIT 1)[SAFE_ORDINAL(1)] AS b, \
+             ARRAY_AGG(c IGNORE NULLS ORDER BY t LIMIT 1)[SAFE_OFFSET(0)] AS d FROM x GROUP BY k",
+        );
+        assert_eq!(out.matches("first_value(").count(), 3, "{out}");
+        assert!(!out.contains("array_agg"), "{out}");
+        // Kept as arrays: another element, no LIMIT 1, DISTINCT, and IGNORE
+        // NULLS with a plain OFFSET (an all-NULL group is an error there).
+        for sql in [
+            "SELECT ARRAY_AGG(c ORDER BY t LIMIT 2)[OFFSET(1)] FROM x",
+            "SELECT ARRAY_AGG(c ORDER BY t LIMIT 2)[OFFSET(0)] FROM x",
+            "SELECT ARRAY_AGG(c ORDER BY t)[OFFSET(0)] FROM x",
+            "SELECT ARRAY_AGG(DISTINCT c LIMIT 1)[OFFSET(0)] FROM x",
+            "SELECT ARRAY_AGG(c IGNORE NULLS ORDER BY t LIMIT 1)[OFFSET(0)] FROM x",
+        ] {
+            let out = translate(sql);
+            assert!(!out.contains("first_value"), "{sql} -> {out}");
+        }
     }
 
     #[test]
