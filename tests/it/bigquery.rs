@@ -62,6 +62,16 @@ fn a_small_project_builds_tests_and_refreshes_incrementally_on_the_emulator() {
     let dir = project.path();
     let built = run(dir, &["build", "--target", "bq"]).ok();
     assert!(built.stdout.contains("BigQuery"), "{}", built.stdout);
+    // The YAML descriptions are on the table, in the dataset the build created.
+    let table = crate::emulator::get_json(
+        emulator.port,
+        &format!("/bigquery/v2/projects/{PROJECT}/datasets/analytics/tables/events"),
+    );
+    assert_eq!(table["description"], "Generated events.", "{table:#}");
+    assert_eq!(
+        table["schema"]["fields"][0]["description"], "The event's id.",
+        "{table:#}"
+    );
     let rows = bq_query(
         dir,
         "{batch: 1}",
@@ -262,7 +272,10 @@ fn dry_runs_report_valid_and_invalid_models_and_the_bytes_budget_stops_a_build()
 fn transient_errors_are_retried_and_jobs_carry_the_run_labels() {
     let emulator = Emulator::start();
     let proxy = FaultProxy::start(emulator.port, 2);
-    let project = small_project(&proxy.url(), "");
+    let project = small_project(
+        &proxy.url(),
+        "      priority: batch\n      labels: {team: growth}\n",
+    );
     let dir = project.path();
     run(dir, &["run", "--target", "bq", "-s", "events"]).ok();
     assert_eq!(proxy.injected(), 2, "the proxy served its 503s");
@@ -284,6 +297,14 @@ fn transient_errors_are_retried_and_jobs_carry_the_run_labels() {
         .unwrap_or_else(|| panic!("no job labelled cohort_model=events: {jobs:#?}"));
     assert!(
         build["configuration"]["labels"]["cohort_run_id"].is_string(),
+        "{build:#}"
+    );
+    assert_eq!(
+        build["configuration"]["labels"]["team"], "growth",
+        "{build:#}"
+    );
+    assert_eq!(
+        build["configuration"]["query"]["priority"], "BATCH",
         "{build:#}"
     );
 }
