@@ -481,3 +481,38 @@ fn an_interrupted_build_cancels_its_running_job() {
     assert!(cancels[0].contains("/jobs/cohort_"), "{cancels:?}");
     assert!(out.contains("Cancelled 1 running BigQuery job"), "{out}");
 }
+
+#[test]
+fn an_incremental_models_new_column_fails_or_is_appended_as_configured() {
+    let emulator = Emulator::start();
+    let project = small_project(&emulator.url(), "");
+    let dir = project.path();
+    run(dir, &["run", "--target", "bq", "-s", "events", "daily"]).ok();
+    let daily = |on_schema_change: &str| {
+        format!(
+            "{{{{ config(materialized='incremental', unique_key='event_id', on_schema_change='{on_schema_change}', partition_by={{'field': 'event_date', 'data_type': 'date'}}) }}}}\nselect event_id, event_date, amount, 'new' as note from {{{{ ref('events') }}}}\n{{% if is_incremental() %}}where event_id >= 3{{% endif %}}\n"
+        )
+    };
+    write(dir, "models/daily.sql", &daily("fail"));
+    let out = run(dir, &["run", "--target", "bq", "-s", "daily"]).expect_code(1);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("the columns changed (new columns `note`) and on_schema_change is `fail`"),
+        "{all}"
+    );
+    assert!(all.contains("models/daily.sql"), "{all}");
+
+    write(dir, "models/daily.sql", &daily("append_new_columns"));
+    run(dir, &["run", "--target", "bq", "-s", "daily"]).ok();
+    let rows = bq_query(
+        dir,
+        "{batch: 1}",
+        "select event_id, note from {{ ref('daily') }} order by event_id",
+    );
+    let notes: Vec<(i64, Option<String>)> = rows
+        .iter()
+        .map(|r| (r[0].as_i64().unwrap(), r[1].as_str().map(str::to_string)))
+        .collect();
+    let new = || Some("new".to_string());
+    assert_eq!(notes, vec![(1, None), (2, None), (3, new()), (4, new())]);
+}

@@ -2,7 +2,8 @@
 //! through `gcp-bigquery-client` ([`jobs`]), against Google or, with
 //! `api_base_url`, an emulator. Views and tables run their compiled
 //! `CREATE OR REPLACE` (atomic on BigQuery); an incremental model whose
-//! table exists runs its compiled MERGE / insert-overwrite / append script.
+//! table exists runs its compiled MERGE / insert-overwrite / append script,
+//! after its columns are checked against the table ([`schema_change`]).
 //! Datasets are created when missing, in the profile's location; column
 //! descriptions from YAML are applied after a build; a
 //! `maximum_bytes_billed` budget is checked with a dry run before a
@@ -13,6 +14,7 @@ mod daily;
 pub mod jobs;
 pub mod load;
 pub mod rows;
+mod schema_change;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -23,7 +25,7 @@ use gcp_bigquery_client::model::get_query_results_parameters::GetQueryResultsPar
 use tokio::sync::Mutex;
 
 use super::{Engine, Materialized, QueryResult};
-use crate::compile::{CompiledNode, Materialization, Relation};
+use crate::compile::{CompiledNode, IncrementalBuild, Materialization, Relation};
 use crate::error::{Diagnostic, Error, Result};
 use crate::profile::{BigQueryTarget, Target, TargetKind};
 pub use jobs::{Finished, JobFailure, JobSettings, Jobs};
@@ -181,17 +183,20 @@ impl BigQueryEngine {
         })
     }
 
-    /// The statement `node` runs now: its incremental script when its
-    /// table exists (and no `--full-refresh`), else its `CREATE OR REPLACE`.
-    pub async fn statement_for<'a>(&self, node: &'a CompiledNode) -> Result<&'a str> {
+    /// Whether `node` adds its batch to its existing table now (an
+    /// incremental model whose table exists, without `--full-refresh`).
+    async fn incremental_now<'a>(
+        &self,
+        node: &'a CompiledNode,
+    ) -> Result<Option<&'a IncrementalBuild>> {
         if node.materialization == Materialization::Incremental
             && !self.full_refresh
             && let Some(incremental) = &node.incremental
             && self.table_exists(&node.relation).await?
         {
-            return Ok(&incremental.run_sql);
+            return Ok(Some(incremental));
         }
-        Ok(&node.run_sql)
+        Ok(None)
     }
 
     /// Dry-run `node`'s SELECT as it would run now (its incremental batch
@@ -210,14 +215,10 @@ impl BigQueryEngine {
 
     /// The SELECT whose cost a node's statement carries (what a dry run prices).
     async fn costed_select<'a>(&self, node: &'a CompiledNode) -> Result<&'a str> {
-        if node.materialization == Materialization::Incremental
-            && !self.full_refresh
-            && let Some(incremental) = &node.incremental
-            && self.table_exists(&node.relation).await?
-        {
-            return Ok(&incremental.sql);
-        }
-        Ok(&node.sql)
+        Ok(match self.incremental_now(node).await? {
+            Some(incremental) => &incremental.sql,
+            None => &node.sql,
+        })
     }
 
     async fn table_exists(&self, relation: &Relation) -> Result<bool> {
@@ -263,7 +264,13 @@ impl BigQueryEngine {
                 ));
             }
         }
-        let sql = self.statement_for(node).await?;
+        let sql = match self.incremental_now(node).await? {
+            Some(incremental) => {
+                self.apply_schema_change(node, incremental).await?;
+                &incremental.run_sql
+            }
+            None => &node.run_sql,
+        };
         let finished = self
             .jobs
             .run_within(sql, Some(&node.name), budget)
