@@ -266,6 +266,21 @@ fn dry_runs_report_valid_and_invalid_models_and_the_bytes_budget_stops_a_build()
         "select count(*) from {{ ref('events') }}",
     );
     assert_eq!(after[0][0], serde_json::json!(8));
+    // BigQuery enforces the budget too: the job carries it.
+    let last_build = proxy
+        .bodies()
+        .iter()
+        .rev()
+        .filter_map(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+        .find(|b| {
+            b["configuration"]["labels"]["cohort_model"] == "events"
+                && b["configuration"]["dryRun"] == false
+        })
+        .expect("a job building events");
+    assert_eq!(
+        last_build["configuration"]["query"]["maximumBytesBilled"], "10000000000",
+        "{last_build:#}"
+    );
 }
 
 #[test]
