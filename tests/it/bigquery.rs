@@ -158,6 +158,20 @@ fn a_failing_data_test_on_the_emulator_fails_the_build() {
         out.stdout,
         out.stderr
     );
+    // --store-failures keeps the failing rows in a table on the target.
+    let out = run(dir, &["test", "--target", "bq", "--store-failures"]).expect_code(1);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    let stored = all
+        .split(", stored in ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no stored failures:\n{all}"));
+    let rows = bq_query(
+        dir,
+        "{batch: 1}",
+        &format!("select count(*) from `{stored}`"),
+    );
+    assert_eq!(rows[0][0], serde_json::json!(2), "{all}");
 }
 
 #[test]
