@@ -459,6 +459,19 @@ fn the_example_project_segments_on_the_emulator_match_the_local_engine() {
     let warehouse = bq_query(dir, &vars, sql);
     assert!(!local.is_empty());
     assert_eq!(local, warehouse, "daily membership differs");
+    // Segment health reads the daily tables on either target alike.
+    let health = |target: &str| {
+        let out = run(
+            dir,
+            &[
+                "segments", "profile", "--target", target, "--vars", &vars, "--output", "json",
+            ],
+        )
+        .ok();
+        serde_json::from_str::<serde_json::Value>(&out.stdout)
+            .unwrap_or_else(|e| panic!("json: {e}\n{}", out.stdout))
+    };
+    assert_eq!(health("local"), health("bq"), "segment health differs");
 }
 
 #[test]
