@@ -41,17 +41,20 @@ impl BigQueryEngine {
         );
         let result = self.run_query(&sql, None).await?;
         let table = values::table(&result);
-        let int = |v: &serde_json::Value| v.as_i64();
+        let null = serde_json::Value::Null;
         Ok(table
             .rows
             .iter()
-            .map(|row| DayStats {
-                segment: row[0].as_str().unwrap_or_default().to_string(),
-                size: int(&row[1]).unwrap_or(0),
-                entered: int(&row[2]).unwrap_or(0),
-                exited: int(&row[3]).unwrap_or(0),
-                previous_size: int(&row[4]),
-                status: row[5].as_str().unwrap_or_default().to_string(),
+            .map(|row| {
+                let cell = |i: usize| row.get(i).unwrap_or(&null);
+                DayStats {
+                    segment: cell(0).as_str().unwrap_or_default().to_string(),
+                    size: cell(1).as_i64().unwrap_or(0),
+                    entered: cell(2).as_i64().unwrap_or(0),
+                    exited: cell(3).as_i64().unwrap_or(0),
+                    previous_size: cell(4).as_i64(),
+                    status: cell(5).as_str().unwrap_or_default().to_string(),
+                }
             })
             .collect())
     }
