@@ -117,7 +117,18 @@ pub enum Command {
         /// against their upstream columns), without building anything.
         #[arg(long)]
         check: bool,
+        /// Dry-run every selected model on the BigQuery target: valid or
+        /// its error, and the bytes it would process. Nothing runs.
+        #[arg(long, conflicts_with = "check")]
+        dry_run: bool,
     },
+    /// Dry-run the selected models on the BigQuery target (same as `compile --dry-run`).
+    Validate {
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+    /// Load the sources' local files (such as the sample data) into their tables on the BigQuery target.
+    UploadSources,
     /// Build the selected models.
     Run(RunArgs),
     /// Build the selected models, running each one's data tests right after it.

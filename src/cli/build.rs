@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use cohort::artifacts;
+use cohort::engine::Engine;
 use cohort::engine::local::LocalEngine;
 use cohort::error::Result;
 use cohort::run::Observer as _;
@@ -23,6 +24,7 @@ pub async fn compile(
     global: &GlobalArgs,
     select: &SelectArgs,
     check: bool,
+    dry_run: bool,
     printer: &Printer,
 ) -> Result<u8> {
     let session = Session::open(global)?;
@@ -56,6 +58,9 @@ pub async fn compile(
     ));
     if check {
         return check_plans(&session, &selected, printer).await;
+    }
+    if dry_run {
+        return super::validate::run(&session, &selected, printer).await;
     }
     Ok(EXIT_OK)
 }
@@ -102,20 +107,34 @@ pub async fn run(
     } else {
         testing::TestPlan::default()
     };
-    let mut settings = session.local_settings()?;
-    settings.full_refresh = args.full_refresh;
-    generate_missing_sample_data(&session, printer)?;
-    let engine = Arc::new(LocalEngine::open(&settings, &session.compiled).await?);
-    // Segment columns and types are checked by planning, before any table is written;
-    // models that do not plan are reported by the build itself.
-    engine.check(&session.compiled, &selected).await?;
+    let (local, warehouse, engine_name) = if session.on_warehouse() {
+        let warehouse = Arc::new(session.bigquery(args.full_refresh).await?);
+        let name = format!("BigQuery, project {}", warehouse.project());
+        // Unit tests run on fixtures, on a scratch local engine.
+        let scratch =
+            LocalEngine::open_declared(&session.unit_test_settings(), &session.compiled).await?;
+        (Arc::new(scratch), Some(warehouse), name)
+    } else {
+        let mut settings = session.local_settings()?;
+        settings.full_refresh = args.full_refresh;
+        generate_missing_sample_data(&session, printer)?;
+        let engine = Arc::new(LocalEngine::open(&settings, &session.compiled).await?);
+        // Segment columns and types are checked by planning, before any table is written;
+        // models that do not plan are reported by the build itself.
+        engine.check(&session.compiled, &selected).await?;
+        (engine, None, "DataFusion, local".to_string())
+    };
+    let engine: Arc<dyn Engine> = match &warehouse {
+        Some(w) => w.clone(),
+        None => local.clone(),
+    };
     let threads = args
         .threads
         .or(session.target.threads())
         .unwrap_or(DEFAULT_THREADS);
 
     printer.info(&format!(
-        "Building {} on target `{}` (DataFusion, local) as of {}",
+        "Building {} on target `{}` ({engine_name}) as of {}",
         node_counts(&session, &selected),
         session.target.name,
         session.project.as_of
@@ -131,7 +150,7 @@ pub async fn run(
     let unit_results = if command == "build" {
         let everything = args.select.is_everything();
         let report = |r: &cohort::testing::TestResult| reporter.test_finished(r);
-        super::test::run_unit_tests(&session, &engine, &selected, everything, &report).await?
+        super::test::run_unit_tests(&session, &local, &selected, everything, &report).await?
     } else {
         Vec::new()
     };
@@ -148,6 +167,18 @@ pub async fn run(
     .await;
     reporter.finish();
     signals.abort();
+    if summary.interrupted
+        && let Some(warehouse) = &warehouse
+    {
+        let cancelled = warehouse.cancel_running().await;
+        if !cancelled.is_empty() {
+            printer.info(&format!(
+                "Cancelled {} running BigQuery job(s): {}",
+                cancelled.len(),
+                cancelled.join(", ")
+            ));
+        }
+    }
     summary.tests.splice(0..0, unit_results);
     artifacts::write_run_results(&target_dir, command, &summary)?;
     if let Some(path) = &args.junit {
@@ -244,7 +275,7 @@ async fn wait_for_interrupt(cancel: tokio::sync::watch::Sender<bool>) {
 
 /// The example project declares `sample_data:`: when its sources point into
 /// that folder and the files are not there, generate them first.
-fn generate_missing_sample_data(session: &Session, printer: &Printer) -> Result<()> {
+pub(super) fn generate_missing_sample_data(session: &Session, printer: &Printer) -> Result<()> {
     let Some(config) = &session.project.file.sample_data else {
         return Ok(());
     };

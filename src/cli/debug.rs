@@ -2,9 +2,10 @@
 //! and can the target be reached? Secrets are never printed.
 
 use cohort::engine::Engine;
+use cohort::engine::bigquery::connect::Credentials;
 use cohort::engine::local::LocalEngine;
 use cohort::error::{Diagnostic, Error, Result};
-use cohort::profile::{self, ProfileOptions, TargetKind};
+use cohort::profile::{self, BigQueryTarget, ProfileOptions, TargetKind};
 
 use super::EXIT_OK;
 use super::args::GlobalArgs;
@@ -59,17 +60,21 @@ pub async fn run(global: &GlobalArgs, printer: &Printer) -> Result<u8> {
             out("dataset", local.dataset.clone());
         }
         TargetKind::BigQuery(bq) => {
-            out("project", bq.project.clone());
+            out("gcp project", bq.project.clone());
             out("dataset", bq.dataset.clone());
-            out("method", bq.method.clone());
             out(
-                "credentials",
-                if bq.keyfile.is_some() || bq.keyfile_json.is_some() {
-                    "configured".into()
-                } else {
-                    "application default".into()
-                },
+                "location",
+                bq.location
+                    .clone()
+                    .unwrap_or_else(|| "(BigQuery's default)".into()),
             );
+            out("method", bq.method.clone());
+            if let Some(url) = &bq.api_base_url {
+                out("api_base_url", url.clone());
+            }
+            let credentials = Credentials::of(bq, &session.target.name)?;
+            out("credentials", credentials.describe());
+            return check_bigquery(&session, bq, printer).await;
         }
     }
     let mut problems = Vec::new();
@@ -109,4 +114,47 @@ pub async fn run(global: &GlobalArgs, printer: &Printer) -> Result<u8> {
                 .help("fix the paths above (e.g. --vars '{data_dir: /path}'), or generate data with `cohort sample-data --out DIR`"),
         ))
     }
+}
+
+/// Can the credentials run a job and read the target's dataset? Says
+/// exactly what is missing.
+async fn check_bigquery(session: &Session, bq: &BigQueryTarget, printer: &Printer) -> Result<u8> {
+    let out = |label: &str, value: String| printer.data(&format!("{label:<14} {value}"));
+    let engine = session.bigquery(false).await?;
+    match engine.query("select 1 as ok", Some(1)).await {
+        Ok(_) => out("connection", "ok (a query job ran)".into()),
+        Err(e) => {
+            out("connection", "FAILED".into());
+            return Err(Error::config(
+                Diagnostic::new(format!(
+                    "target `{}`: cannot run a query job in project `{}`: {}",
+                    session.target.name,
+                    bq.project,
+                    e.diagnostic().map(|d| d.message.clone()).unwrap_or_default()
+                ))
+                .help("check the credentials, and that they have roles/bigquery.jobUser on the project"),
+            ));
+        }
+    }
+    if engine.dataset_exists(&bq.dataset).await? {
+        out(
+            "dataset access",
+            format!("ok ({}.{} is readable)", bq.project, bq.dataset),
+        );
+    } else {
+        out(
+            "dataset access",
+            format!(
+                "{}.{} does not exist yet; `cohort build` creates it{}",
+                bq.project,
+                bq.dataset,
+                bq.location
+                    .as_deref()
+                    .map(|l| format!(" in {l}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    printer.data("All checks passed.");
+    Ok(EXIT_OK)
 }

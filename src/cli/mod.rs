@@ -14,6 +14,8 @@ mod segments;
 mod setup;
 mod show;
 mod test;
+mod upload;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -65,7 +67,13 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, Error> {
     match &cli.command {
         Command::Init { dir } => init::run(dir, printer),
         Command::Ls { select, output } => ls::run(global, select, *output, printer),
-        Command::Compile { select, check } => build::compile(global, select, *check, printer).await,
+        Command::Compile {
+            select,
+            check,
+            dry_run,
+        } => build::compile(global, select, *check, *dry_run, printer).await,
+        Command::Validate { select } => build::compile(global, select, false, true, printer).await,
+        Command::UploadSources => upload::run(global, printer).await,
         Command::Run(args) => build::run(global, args, "run", printer).await,
         Command::Build(args) => build::run(global, args, "build", printer).await,
         Command::Test(args) => test::run(global, args, printer).await,

@@ -39,13 +39,18 @@ pub async fn run(
             ));
         }
     }
-    let settings = session.local_settings()?;
-    let engine = LocalEngine::open(&settings, &session.compiled).await?;
     let tables = DailyTables::new(
         session.target.project().map(str::to_string),
         session.target.dataset(),
     );
-    let mut profile = health::profile(&engine, &tables, &subjects).await?;
+    let mut profile = if session.on_warehouse() {
+        let engine = session.bigquery(false).await?;
+        health::profile(&engine, &tables, &subjects).await?
+    } else {
+        let settings = session.local_settings()?;
+        let engine = LocalEngine::open(&settings, &session.compiled).await?;
+        health::profile(&engine, &tables, &subjects).await?
+    };
     if let Some(name) = name {
         let short = name.strip_prefix("segment_").unwrap_or(name);
         profile.segments.retain(|s| s.segment == short);

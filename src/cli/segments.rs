@@ -117,15 +117,22 @@ async fn refresh_day(
         ));
         return Ok(code);
     }
-    let settings = session.local_settings()?;
-    let engine = LocalEngine::open(&settings, &session.compiled).await?;
     let tables = DailyTables::new(
         session.target.project().map(str::to_string),
         session.target.dataset(),
     );
-    let stats = engine
-        .refresh_daily(&segments, &tables, day, args.accept_drift)
-        .await?;
+    let stats = if session.on_warehouse() {
+        let engine = session.bigquery(false).await?;
+        engine
+            .refresh_daily(&segments, &tables, day, args.accept_drift)
+            .await?
+    } else {
+        let settings = session.local_settings()?;
+        let engine = LocalEngine::open(&settings, &session.compiled).await?;
+        engine
+            .refresh_daily(&segments, &tables, day, args.accept_drift)
+            .await?
+    };
     let mut blocked = 0;
     for row in &stats {
         printer.info(&format!(

@@ -87,22 +87,38 @@ impl Session {
         match &self.target.kind {
             TargetKind::Local(local) => Ok(cohort::engine::local::LocalSettings {
                 root: self.project.root.join(&local.path),
-                memory_limit: local
-                    .memory_limit
-                    .as_deref()
-                    .map(parse_bytes)
-                    .transpose()?,
+                memory_limit: local.memory_limit.as_deref().map(parse_bytes).transpose()?,
                 as_of: Some(self.project.as_of),
                 full_refresh: false,
             }),
             TargetKind::BigQuery(_) => Err(Error::config(
                 Diagnostic::new(format!(
-                    "target `{}` is a BigQuery target; running on BigQuery is not available in this version",
+                    "target `{}` is a BigQuery target; this command runs on the local engine only",
                     self.target.name
                 ))
-                .help("`cohort compile --target ...` writes the BigQuery SQL to target/run/; build locally with --target local"),
+                .help("run it with --target local"),
             )),
         }
+    }
+
+    /// Whether the target is a warehouse (BigQuery) rather than the local engine.
+    pub fn on_warehouse(&self) -> bool {
+        matches!(self.target.kind, TargetKind::BigQuery(_))
+    }
+
+    /// Connect to the BigQuery target (a configuration error for a local one).
+    pub async fn bigquery(
+        &self,
+        full_refresh: bool,
+    ) -> Result<cohort::engine::bigquery::BigQueryEngine> {
+        cohort::engine::bigquery::BigQueryEngine::open(
+            &self.target,
+            &cohort::engine::bigquery::BigQuerySettings {
+                full_refresh,
+                ..Default::default()
+            },
+        )
+        .await
     }
 }
 

@@ -41,9 +41,14 @@ pub async fn run(
             ));
         }
     };
-    let settings = session.local_settings()?;
-    let engine = LocalEngine::open(&settings, &session.compiled).await?;
-    let result = engine.query(&sql, Some(limit)).await?;
+    let result = if session.on_warehouse() {
+        let engine = session.bigquery(false).await?;
+        engine.query(&sql, Some(limit)).await?
+    } else {
+        let settings = session.local_settings()?;
+        let engine = LocalEngine::open(&settings, &session.compiled).await?;
+        engine.query(&sql, Some(limit)).await?
+    };
     let table = values::table(&result);
     printer.data(&match output {
         ShowOutput::Json => {

@@ -2,7 +2,7 @@
 //! nodes on the tables already built, print each result (the failing-row
 //! count and the first failing rows), and optionally write a JUnit XML
 //! report. On a BigQuery target the unit tests run on a scratch local
-//! engine and the data tests are reported skipped.
+//! engine and the data tests run on BigQuery.
 
 use std::path::Path;
 use std::time::Instant;
@@ -10,7 +10,6 @@ use std::time::Instant;
 use cohort::artifacts;
 use cohort::engine::local::LocalEngine;
 use cohort::error::Result;
-use cohort::profile::TargetKind;
 use cohort::run::{Observer, RunSummary};
 use cohort::testing::{self, TestResult};
 use serde_json::json;
@@ -19,9 +18,6 @@ use super::args::{GlobalArgs, TestArgs};
 use super::output::Printer;
 use super::setup::Session;
 use super::{EXIT_FAILED, EXIT_OK};
-
-/// Why data tests do not run on a BigQuery target.
-const WAREHOUSE_SKIP: &str = "skipped: data tests need the warehouse, and running on BigQuery is not available in this version";
 
 pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Result<u8> {
     let session = Session::open(global)?;
@@ -46,14 +42,35 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
             .then_with(|| a.name.cmp(&b.name))
     });
 
-    // On a warehouse target only the unit tests run, on a scratch local
-    // engine with sources typed from their YAML; the data tests need the
-    // warehouse's tables.
-    let on_warehouse = matches!(session.target.kind, TargetKind::BigQuery(_));
-    let engine = if on_warehouse {
-        LocalEngine::open_declared(&session.unit_test_settings(), &session.compiled).await?
+    // On a warehouse target the unit tests run on a scratch local engine
+    // with sources typed from their YAML, the data tests on the warehouse.
+    let on_warehouse = session.on_warehouse();
+    // Without credentials the data tests are skipped, saying which
+    // credential is missing, so CI can still run the unit tests.
+    let mut no_warehouse = None;
+    let (engine, warehouse) = if on_warehouse {
+        let warehouse = match session.bigquery(false).await {
+            Ok(w) => Some(w),
+            Err(e) if e.is_config() => {
+                no_warehouse = Some(format!(
+                    "skipped: cannot connect to BigQuery: {}",
+                    e.diagnostic()
+                        .map(|d| d.message.clone())
+                        .unwrap_or_default()
+                ));
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        (
+            LocalEngine::open_declared(&session.unit_test_settings(), &session.compiled).await?,
+            warehouse,
+        )
     } else {
-        LocalEngine::open(&session.local_settings()?, &session.compiled).await?
+        (
+            LocalEngine::open(&session.local_settings()?, &session.compiled).await?,
+            None,
+        )
     };
     let everything = args.select.is_everything();
     let units = session
@@ -67,13 +84,24 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
         1 => " and 1 unit test".to_string(),
         n => format!(" and {n} unit tests"),
     };
-    if on_warehouse {
+    if let Some(reason) = &no_warehouse {
         printer.info(&format!(
-            "Running {units} unit test{} on a scratch local engine (DataFusion); target `{}` is BigQuery, so {} data test{} skipped",
+            "Running {units} unit test{} on a scratch local engine (DataFusion); {} data test{} {reason}",
             if units == 1 { "" } else { "s" },
-            session.target.name,
             tests.len(),
-            if tests.len() == 1 { " is" } else { "s are" },
+            if tests.len() == 1 { "" } else { "s" },
+        ));
+    } else if on_warehouse {
+        printer.info(&format!(
+            "Running {} test{} on target `{}` (BigQuery){}",
+            tests.len(),
+            if tests.len() == 1 { "" } else { "s" },
+            session.target.name,
+            match units {
+                0 => String::new(),
+                1 => ", and 1 unit test on a scratch local engine".to_string(),
+                n => format!(", and {n} unit tests on a scratch local engine"),
+            }
         ));
     } else {
         printer.info(&format!(
@@ -93,15 +121,20 @@ pub async fn run(global: &GlobalArgs, args: &TestArgs, printer: &Printer) -> Res
         reporter.test_finished(r)
     })
     .await?;
-    if on_warehouse {
+    if let Some(reason) = &no_warehouse {
         for test in &tests {
-            let skipped = testing::execute::skipped(test, Some(WAREHOUSE_SKIP.to_string()));
+            let skipped = testing::execute::skipped(test, Some(reason.clone()));
             reporter.test_finished(&skipped);
             results.push(skipped);
         }
     } else {
+        let data_engine: &dyn cohort::engine::Engine = match &warehouse {
+            Some(w) => w,
+            None => &engine,
+        };
         results.extend(
-            testing::execute::execute_all(&engine, &tests, &|r| reporter.test_finished(r)).await,
+            testing::execute::execute_all(data_engine, &tests, &|r| reporter.test_finished(r))
+                .await,
         );
     }
     reporter.finish();

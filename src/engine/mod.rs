@@ -1,6 +1,8 @@
 //! Engines materialize compiled models and answer queries. The runner sees
-//! only [`Engine`]; [`local`] is Apache DataFusion over Parquet files.
+//! only [`Engine`]; [`local`] is Apache DataFusion over Parquet files,
+//! [`bigquery`] runs BigQuery jobs (Google, or an emulator).
 
+pub mod bigquery;
 pub mod local;
 pub mod values;
 

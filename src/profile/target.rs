@@ -109,7 +109,7 @@ pub struct BigQueryTarget {
     pub dataset: String,
     #[serde(default)]
     pub location: Option<String>,
-    /// `service-account`, `service-account-json` or `oauth`.
+    /// `service-account`, `service-account-json`, `oauth`, or `none` (an emulator at `api_base_url`).
     #[serde(default = "default_method")]
     pub method: String,
     #[serde(default)]

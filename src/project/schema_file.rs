@@ -260,6 +260,10 @@ pub struct ModelConfig {
     /// `{enforced: true}`: the produced columns must match the declared ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<ContractConfig>,
+    /// BigQuery: the most bytes one build of this model may process (its
+    /// dry run is checked before it runs); overrides the profile's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_bytes_billed: Option<u64>,
 }
 
 /// `unique_key:` as one column or a list of columns.
@@ -324,6 +328,9 @@ impl ModelConfig {
         }
         if self.contract.is_none() {
             self.contract.clone_from(&defaults.contract);
+        }
+        if self.maximum_bytes_billed.is_none() {
+            self.maximum_bytes_billed = defaults.maximum_bytes_billed;
         }
         for (k, v) in &defaults.labels {
             self.labels.entry(k.clone()).or_insert_with(|| v.clone());

@@ -168,7 +168,9 @@ pub async fn profile(
             Some(attribute) => rows(
                 engine,
                 &format!(
-                    "select avg(cast(json_value(attributes, {}) as float64)) from {} where snapshot_date = date '{day}' and segment = {}",
+                    // Rounded to cents: a float sum's last bits depend on the
+                    // order rows are added in, which parallel engines vary.
+                    "select round(avg(cast(json_value(attributes, {}) as float64)), 2) from {} where snapshot_date = date '{day}' and segment = {}",
                     string_literal(&format!("$.{attribute}")),
                     tables.membership.quoted(),
                     string_literal(name)

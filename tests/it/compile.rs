@@ -135,9 +135,15 @@ fn bigquery_target_uses_project_qualified_names() {
         customers.contains("options (description = \"One row per customer"),
         "{customers}"
     );
-    // Building on BigQuery is not part of this version: a clear usage error.
+    // No credentials on this machine: a clear configuration error, nothing runs.
     let out = run(dir, &["build", "--vars", "{as_of: 2026-11-23}"]).expect_code(2);
-    assert!(out.stderr.contains("BigQuery target"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("found no application default credentials"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("sekrit-value"), "{}", out.stderr);
     let debug = run(dir, &["debug", "--vars", "{as_of: 2026-11-23}"]);
     assert!(!debug.stdout.contains("sekrit-value") && !debug.stderr.contains("sekrit-value"));
 }

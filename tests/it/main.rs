@@ -1,8 +1,10 @@
 //! Integration tests: the real `cohort` binary driven in temp dirs.
 
+mod bigquery;
 mod build;
 mod compile;
 mod conformance;
+mod emulator;
 mod errors;
 mod incremental;
 mod init;

@@ -788,7 +788,8 @@ fn unit_tests_run_locally_on_a_bigquery_target_and_data_tests_are_skipped() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("data tests need the warehouse"),
+        out.stdout
+            .contains("skipped: cannot connect to BigQuery: target `prod`: method `oauth` found no application default credentials"),
         "{}",
         out.stdout
     );

@@ -49,13 +49,15 @@ pub fn statement(relation: &Relation, incremental: &Incremental, select_sql: &st
     if let Some(p) = &partition {
         let _ = writeln!(sql, "declare {PARTITIONS_VAR} array<{}>;", p.element_type);
     }
-    let _ = writeln!(sql, "create temp table {BATCH_TABLE} as");
+    // `or replace`: a temp table lives for the script on BigQuery; the
+    // emulator keeps it after the script, and a second run must not fail.
+    let _ = writeln!(sql, "create or replace temp table {BATCH_TABLE} as");
     let _ = writeln!(sql, "{select_sql};");
     if let Some(p) = &partition {
         let _ = writeln!(
             sql,
-            "set {PARTITIONS_VAR} = (\n    select array_agg(distinct {} ignore nulls) from {BATCH_TABLE}\n);",
-            p.on(None)
+            "set {PARTITIONS_VAR} = (\n    select array_agg(distinct {partition}) from {BATCH_TABLE}\n    where {partition} is not null\n);",
+            partition = p.on(None)
         );
     }
     let pruned = partition
@@ -180,11 +182,12 @@ mod tests {
         assert_eq!(
             sql,
             "declare cohort_partitions array<date>;
-create temp table cohort_batch as
+create or replace temp table cohort_batch as
 with e as (select * from `raw.events`)
 select event_id, source, event_date from e;
 set cohort_partitions = (
-    select array_agg(distinct event_date ignore nulls) from cohort_batch
+    select array_agg(distinct event_date) from cohort_batch
+    where event_date is not null
 );
 begin transaction;
 merge into `analytics.events` as dest
@@ -248,7 +251,9 @@ when not matched then insert row;
             SELECT,
         );
         assert!(sql.contains("declare cohort_partitions array<timestamp>;"));
-        assert!(sql.contains("array_agg(distinct timestamp_trunc(started_at, DAY) ignore nulls)"));
+        assert!(sql.contains(
+            "array_agg(distinct timestamp_trunc(started_at, DAY)) from cohort_batch\n    where timestamp_trunc(started_at, DAY) is not null"
+        ));
         assert!(
             sql.contains("and timestamp_trunc(dest.started_at, DAY) in unnest(cohort_partitions)")
         );

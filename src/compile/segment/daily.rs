@@ -334,6 +334,17 @@ left join accepted as a on a.segment = g.segment
 /// missing, then replaces day `day`'s rows of `segments` in all three in
 /// one transaction.
 pub fn bigquery_script(segments: &[DailySegment], tables: &DailyTables, day: NaiveDate) -> String {
+    bigquery_refresh(segments, tables, day, false)
+}
+
+/// [`bigquery_script`], confirming a drifted size when `accept_drift`
+/// (`--accept-drift`).
+pub fn bigquery_refresh(
+    segments: &[DailySegment],
+    tables: &DailyTables,
+    day: NaiveDate,
+    accept_drift: bool,
+) -> String {
     let mut sql = String::new();
     let _ = writeln!(
         sql,
@@ -358,25 +369,30 @@ pub fn bigquery_script(segments: &[DailySegment], tables: &DailyTables, day: Nai
         previous_days_select(segments, tables, day)
     );
     let _ = writeln!(sql, "begin transaction;");
+    let [membership, changes, stats] = tables.all();
     let selects = [
         (
-            &tables.changes,
+            changes,
             changes_select(segments, tables, day, Previous::Variable),
         ),
         (
-            &tables.stats,
-            stats_select(segments, tables, day, Previous::Variable, false),
+            stats,
+            stats_select(segments, tables, day, Previous::Variable, accept_drift),
         ),
-        (&tables.membership, membership_select(segments, day)),
+        (membership, membership_select(segments, day)),
     ];
-    for (relation, select) in selects {
+    for ((relation, columns), select) in selects {
+        // The columns named (rather than `insert row`): same meaning, and
+        // emulators without `INSERT ROW` run it too.
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
         let _ = writeln!(
             sql,
-            "merge into {} as dest\nusing (\n{}) as src\non false\nwhen not matched by source and dest.snapshot_date = {} and dest.segment in {} then delete\nwhen not matched then insert row;",
+            "merge into {} as dest\nusing (\n{}) as src\non false\nwhen not matched by source and dest.snapshot_date = {} and dest.segment in {} then delete\nwhen not matched then insert ({names}) values ({names});",
             relation.quoted(),
             select,
             date(day),
-            segment_list(segments)
+            segment_list(segments),
+            names = names.join(", ")
         );
     }
     let _ = writeln!(sql, "commit transaction;");
