@@ -17,6 +17,7 @@ pub mod profile;
 pub mod project;
 pub mod run;
 pub mod sample;
+pub mod schedule;
 pub mod segments;
 pub mod sql;
 pub mod testing;
