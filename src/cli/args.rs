@@ -154,6 +154,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SegmentsCommand,
     },
+    /// Scheduled daily refreshes (schedules/*.yml): list them, run what is due, install a trigger.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
     /// Check the project, the profile and the connection.
     Debug,
     /// Write deterministic sample data (the example project's four raw tables) as Parquet.
@@ -214,6 +219,48 @@ pub struct RefreshArgs {
     /// Accept size swings beyond a segment's max_daily_change (unblocks its exports).
     #[arg(long)]
     pub accept_drift: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Each schedule: its next run times, what is due now, the last run and its status.
+    List {
+        #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+        output: ListOutput,
+        #[command(flatten)]
+        clock: ClockArgs,
+    },
+    /// Run every day that is due since each schedule's last successful day
+    /// (oldest first, within catch_up), then stop. Safe to call every few minutes.
+    RunDue {
+        #[command(flatten)]
+        clock: ClockArgs,
+    },
+    /// Print a ready-to-use trigger that calls `cohort schedule run-due` every 15 minutes.
+    Install(InstallArgs),
+}
+
+/// The clock of schedule commands.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClockArgs {
+    /// Take this RFC 3339 time as the current time (for tests and dry checks).
+    #[arg(long, hide = true, env = "COHORT_NOW", value_name = "RFC3339")]
+    pub now: Option<String>,
+}
+
+/// Flags of `cohort schedule install` (exactly one).
+#[derive(Debug, Args, Clone)]
+#[group(required = true, multiple = false)]
+pub struct InstallArgs {
+    /// A crontab line.
+    #[arg(long)]
+    pub crontab: bool,
+    /// A systemd service and timer unit.
+    #[arg(long)]
+    pub systemd: bool,
+    /// A GitHub Actions workflow.
+    #[arg(long)]
+    pub github_actions: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

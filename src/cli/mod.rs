@@ -9,6 +9,7 @@ mod init;
 mod ls;
 mod output;
 mod sample_data;
+mod schedule;
 mod segment_health;
 mod segments;
 mod setup;
@@ -94,6 +95,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, Error> {
             .await
         }
         Command::Segments { command } => segments::run(global, command, printer).await,
+        Command::Schedule { command } => schedule::run(global, command, printer).await,
         Command::Debug => debug::run(global, printer).await,
         Command::SampleData {
             customers,

@@ -52,7 +52,7 @@ async fn refresh(global: &GlobalArgs, args: &RefreshArgs, printer: &Printer) -> 
 }
 
 /// `global` with `as_of` set to `day` on top of any `--vars`.
-fn as_of(global: &GlobalArgs, day: NaiveDate) -> Result<GlobalArgs> {
+pub(super) fn as_of(global: &GlobalArgs, day: NaiveDate) -> Result<GlobalArgs> {
     let mut vars = match &global.vars {
         Some(text) => serde_saphyr::from_str::<serde_json::Value>(text).map_err(|e| {
             Error::config(Diagnostic::new(format!(
@@ -72,7 +72,7 @@ fn as_of(global: &GlobalArgs, day: NaiveDate) -> Result<GlobalArgs> {
     Ok(global)
 }
 
-async fn refresh_day(
+pub(super) async fn refresh_day(
     global: &GlobalArgs,
     args: &RefreshArgs,
     day: NaiveDate,

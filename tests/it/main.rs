@@ -9,6 +9,7 @@ mod errors;
 mod incremental;
 mod init;
 mod interrupt;
+mod schedule;
 mod segment_daily;
 mod segments;
 mod select;

@@ -1,0 +1,410 @@
+//! `cohort schedule list | run-due | install`: scheduled daily refreshes.
+//! `run-due` takes the lock, runs each schedule's due days oldest first
+//! (build the selection as of D, then refresh the segments for D), records
+//! every day in the state file, and prints a one-line summary.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cohort::error::{Diagnostic, Error, Result};
+use cohort::project::{LoadOptions, Project};
+use cohort::schedule::config::{self, Schedule};
+use cohort::schedule::due;
+use cohort::schedule::lock::Lock;
+use cohort::schedule::state::{DayRun, RunStatus, State};
+use serde_json::json;
+
+use super::args::{
+    ClockArgs, GlobalArgs, InstallArgs, ListOutput, RefreshArgs, RunArgs, ScheduleCommand,
+    SelectArgs,
+};
+use super::output::Printer;
+use super::{EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
+
+/// How often the installed triggers call `run-due`.
+const TRIGGER_EVERY_MINUTES: u32 = 15;
+
+const EXPORTS_NOT_RUN: &str = "exports are not run yet: `cohort export` is not available in this version; the day's models and segments still run";
+
+pub async fn run(global: &GlobalArgs, command: &ScheduleCommand, printer: &Printer) -> Result<u8> {
+    match command {
+        ScheduleCommand::List { output, clock } => list(global, *output, clock, printer),
+        ScheduleCommand::RunDue { clock } => run_due(global, clock, printer).await,
+        ScheduleCommand::Install(args) => install(global, args, printer),
+    }
+}
+
+fn now(clock: &ClockArgs) -> Result<DateTime<Utc>> {
+    match &clock.now {
+        None => Ok(Utc::now()),
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| {
+                Error::config(
+                    Diagnostic::new(format!("--now `{text}` is not an RFC 3339 time: {e}"))
+                        .help("write e.g. 2026-11-23T05:00:00Z"),
+                )
+            }),
+    }
+}
+
+/// The project and its schedules (a configuration error when there are none).
+fn load(global: &GlobalArgs) -> Result<(Project, Vec<Schedule>)> {
+    let project = Project::load(
+        &global.project_dir,
+        &LoadOptions {
+            vars_override: global.vars.clone(),
+            today: None,
+        },
+    )?;
+    let schedules = config::load(&project.root)?;
+    if schedules.is_empty() {
+        return Err(Error::config(
+            Diagnostic::new("no schedule is defined")
+                .help("declare schedules in schedules/*.yml (see \"Schedules\" in README.md)"),
+        ));
+    }
+    Ok((project, schedules))
+}
+
+fn list(
+    global: &GlobalArgs,
+    output: ListOutput,
+    clock: &ClockArgs,
+    printer: &Printer,
+) -> Result<u8> {
+    let now = now(clock)?;
+    let (project, schedules) = load(global)?;
+    let state = State::load(&State::path(&project.target_dir()))?;
+    let mut rows = Vec::new();
+    let mut text = String::new();
+    for schedule in &schedules {
+        let saved = state.schedule(&schedule.name);
+        let last_success = saved.and_then(|s| s.last_success);
+        let last_run = saved.and_then(|s| s.history.last());
+        let due_now = due::due_days(schedule, last_success, now).days;
+        let next: Vec<String> = due::next_runs(schedule, now, 3)
+            .iter()
+            .map(|(_, t)| t.format("%Y-%m-%d %H:%M %Z").to_string())
+            .collect();
+        rows.push(json!({
+            "name": schedule.name,
+            "cron": schedule.cron.as_str(),
+            "timezone": schedule.timezone.name(),
+            "select": schedule.select,
+            "refresh_segments": schedule.refresh_segments,
+            "exports": schedule.exports,
+            "catch_up_days": schedule.catch_up_days,
+            "retries": schedule.retries,
+            "last_success": last_success.map(|d| d.to_string()),
+            "last_run": last_run.map(|r| json!({
+                "day": r.day.to_string(), "status": r.status, "attempts": r.attempts,
+                "finished_at": r.finished_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })),
+            "due_now": due_now.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            "next_runs": next,
+        }));
+        text.push_str(&format!(
+            "{}  {}  {}\n",
+            schedule.name,
+            schedule.cron,
+            schedule.timezone.name()
+        ));
+        text.push_str(&format!(
+            "  last success: {}\n",
+            last_success.map_or("never".to_string(), |d| d.to_string())
+        ));
+        if let Some(run) = last_run {
+            text.push_str(&format!(
+                "  last run:     {} {} ({} attempt(s), finished {})\n",
+                run.day,
+                status_word(run.status),
+                run.attempts,
+                run.finished_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        text.push_str(&format!(
+            "  due now:      {}\n",
+            join_days(&due_now, "nothing")
+        ));
+        text.push_str(&format!("  next runs:    {}\n", next.join(", ")));
+        if !schedule.exports.is_empty() {
+            text.push_str(&format!(
+                "  exports:      {} ({EXPORTS_NOT_RUN})\n",
+                schedule.exports.join(", ")
+            ));
+        }
+    }
+    match output {
+        ListOutput::Json => printer.data(&serde_json::Value::Array(rows).to_string()),
+        ListOutput::Text => printer.data(&text),
+    }
+    Ok(EXIT_OK)
+}
+
+fn status_word(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Success => "succeeded",
+        RunStatus::Failed => "failed",
+    }
+}
+
+fn join_days(days: &[NaiveDate], empty: &str) -> String {
+    if days.is_empty() {
+        empty.to_string()
+    } else {
+        days.iter()
+            .map(NaiveDate::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+async fn run_due(global: &GlobalArgs, clock: &ClockArgs, printer: &Printer) -> Result<u8> {
+    let now = now(clock)?;
+    let (project, schedules) = load(global)?;
+    let target_dir = project.target_dir();
+    let _lock = Lock::acquire(&Lock::path(&target_dir), now)?;
+    let state_path = State::path(&target_dir);
+    let mut state = State::load(&state_path)?;
+    let mut succeeded: Vec<String> = Vec::new();
+    let mut failed: Vec<String> = Vec::new();
+    let mut exit = EXIT_OK;
+    for schedule in &schedules {
+        let due = due::due_days(schedule, state.last_success(&schedule.name), now);
+        if !due.skipped.is_empty() {
+            printer.info(&format!(
+                "schedule {}: {} missed day(s) before the catch_up window of {} day(s) are not run: {}",
+                schedule.name,
+                due.skipped.len(),
+                schedule.catch_up_days,
+                join_days(&due.skipped, "")
+            ));
+        }
+        if !due.days.is_empty() && !schedule.exports.is_empty() {
+            printer.info(&format!("schedule {}: {EXPORTS_NOT_RUN}", schedule.name));
+        }
+        for day in due.days {
+            let started_at = Utc::now();
+            let (code, attempts) = run_day_with_retries(global, schedule, day, printer).await?;
+            if code == EXIT_INTERRUPTED {
+                return Ok(EXIT_INTERRUPTED);
+            }
+            let status = if code == EXIT_OK {
+                RunStatus::Success
+            } else {
+                RunStatus::Failed
+            };
+            state.record(
+                &schedule.name,
+                DayRun {
+                    day,
+                    status,
+                    attempts,
+                    started_at,
+                    finished_at: Utc::now(),
+                },
+            );
+            state.save(&state_path)?;
+            printer.event(json!({
+                "event": "schedule_day", "schedule": schedule.name, "date": day.to_string(),
+                "status": status, "attempts": attempts,
+            }));
+            let label = format!("{} {day}", schedule.name);
+            if status == RunStatus::Success {
+                succeeded.push(label);
+            } else {
+                printer.info(&format!(
+                    "schedule {}: {day} failed after {attempts} attempt(s); its later days wait, and the next run-due retries {day}",
+                    schedule.name
+                ));
+                failed.push(label);
+                exit = exit.max(if code == EXIT_CONFIG {
+                    EXIT_CONFIG
+                } else {
+                    EXIT_FAILED
+                });
+                break;
+            }
+        }
+    }
+    summary(printer, &succeeded, &failed);
+    Ok(exit)
+}
+
+/// The one-line summary, printed even with --quiet (for cron mail).
+fn summary(printer: &Printer, succeeded: &[String], failed: &[String]) {
+    if printer.json {
+        printer.event(json!({
+            "event": "schedule_run_due", "succeeded": succeeded, "failed": failed,
+        }));
+        return;
+    }
+    let line = match (succeeded.is_empty(), failed.is_empty()) {
+        (true, true) => "schedule run-due: nothing is due".to_string(),
+        _ => format!(
+            "schedule run-due: {} day(s) succeeded{}, {} failed{}",
+            succeeded.len(),
+            list_suffix(succeeded),
+            failed.len(),
+            list_suffix(failed)
+        ),
+    };
+    printer.data(&line);
+}
+
+fn list_suffix(items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", items.join(", "))
+    }
+}
+
+/// Run `day` up to `1 + retries` times; a configuration problem is not retried.
+async fn run_day_with_retries(
+    global: &GlobalArgs,
+    schedule: &Schedule,
+    day: NaiveDate,
+    printer: &Printer,
+) -> Result<(u8, u32)> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        printer.info(&format!(
+            "schedule {}: running {day} (attempt {attempts} of {})",
+            schedule.name,
+            schedule.retries + 1
+        ));
+        let code = match run_day(global, schedule, day, printer).await {
+            Ok(code) => code,
+            Err(error @ Error::Execution(_)) => {
+                printer.error(&error);
+                EXIT_FAILED
+            }
+            Err(other) => return Err(other),
+        };
+        if code == EXIT_OK || code == EXIT_CONFIG || code == EXIT_INTERRUPTED {
+            return Ok((code, attempts));
+        }
+        if attempts > schedule.retries {
+            return Ok((code, attempts));
+        }
+    }
+}
+
+/// One day: build the selection as of `day`, then refresh the segments for `day`.
+/// A failed build stops the day before its segments (and exports).
+async fn run_day(
+    global: &GlobalArgs,
+    schedule: &Schedule,
+    day: NaiveDate,
+    printer: &Printer,
+) -> Result<u8> {
+    let global = super::segments::as_of(global, day)?;
+    if !schedule.select.is_empty() {
+        let args = RunArgs {
+            select: SelectArgs {
+                select: schedule.select.clone(),
+                exclude: Vec::new(),
+            },
+            threads: None,
+            full_refresh: false,
+            junit: None,
+            store_failures: false,
+        };
+        let code = super::build::run(&global, &args, "build", printer).await?;
+        if code != EXIT_OK {
+            printer.info(&format!(
+                "schedule {}: the build of {day} failed; its segments are not refreshed",
+                schedule.name
+            ));
+            return Ok(code);
+        }
+    }
+    if schedule.refresh_segments {
+        let args = RefreshArgs {
+            select: SelectArgs::default(),
+            date: Some(day),
+            from: None,
+            to: None,
+            accept_drift: false,
+        };
+        return super::segments::refresh_day(&global, &args, day, printer).await;
+    }
+    Ok(EXIT_OK)
+}
+
+fn install(global: &GlobalArgs, args: &InstallArgs, printer: &Printer) -> Result<u8> {
+    let dir = std::path::absolute(&global.project_dir)
+        .map_err(|e| Error::io("resolve", &global.project_dir, e))?;
+    // Fail early on a project without valid schedules.
+    load(global)?;
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("cohort"));
+    let text = if args.crontab {
+        crontab(&dir, &exe)
+    } else if args.systemd {
+        systemd(&dir, &exe)
+    } else {
+        github_actions()
+    };
+    printer.data(&text);
+    Ok(EXIT_OK)
+}
+
+fn quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
+}
+
+fn crontab(dir: &Path, exe: &Path) -> String {
+    format!(
+        "# cohort: run the due schedules of {dir} (add with `crontab -e`)\n*/{TRIGGER_EVERY_MINUTES} * * * * cd {} && {} schedule run-due --quiet\n",
+        quote(dir),
+        quote(exe),
+        dir = dir.display()
+    )
+}
+
+fn systemd(dir: &Path, exe: &Path) -> String {
+    format!(
+        "# /etc/systemd/system/cohort-schedule.service\n[Unit]\nDescription=cohort: run the due schedules of {dir}\n\n[Service]\nType=oneshot\nWorkingDirectory={dir}\nExecStart={exe} schedule run-due --quiet\n\n# /etc/systemd/system/cohort-schedule.timer\n[Unit]\nDescription=cohort: call run-due every {TRIGGER_EVERY_MINUTES} minutes\n\n[Timer]\nOnCalendar=*:0/{TRIGGER_EVERY_MINUTES}\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n\n# then: systemctl daemon-reload && systemctl enable --now cohort-schedule.timer\n",
+        dir = dir.display(),
+        exe = exe.display()
+    )
+}
+
+fn github_actions() -> String {
+    format!(
+        r#"# .github/workflows/cohort-schedule.yml
+# run-due keeps its state in target/schedule_state.json; the cache steps carry it from run to run.
+name: cohort schedules
+on:
+  schedule:
+    - cron: "*/{TRIGGER_EVERY_MINUTES} * * * *"
+  workflow_dispatch: {{}}
+concurrency:
+  group: cohort-schedule
+  cancel-in-progress: false
+jobs:
+  run-due:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/cache/restore@v4
+        with:
+          path: target/schedule_state.json
+          key: cohort-schedule-state-${{{{ github.run_id }}}}
+          restore-keys: cohort-schedule-state-
+      # Install cohort the way your team does, and authenticate to BigQuery
+      # (e.g. google-github-actions/auth) when the target is a warehouse.
+      - run: cargo install --locked cohort
+      - run: cohort schedule run-due
+      - uses: actions/cache/save@v4
+        if: always()
+        with:
+          path: target/schedule_state.json
+          key: cohort-schedule-state-${{{{ github.run_id }}}}
+"#
+    )
+}
