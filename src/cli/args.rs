@@ -236,6 +236,12 @@ pub enum ScheduleCommand {
         #[command(flatten)]
         clock: ClockArgs,
     },
+    /// The same as run-due in a loop for containers: run what is due, sleep
+    /// until the next run time, repeat. SIGTERM or Ctrl-C while waiting exits 0.
+    Daemon {
+        #[command(flatten)]
+        clock: ClockArgs,
+    },
     /// Print a ready-to-use trigger that calls `cohort schedule run-due` every 15 minutes.
     Install(InstallArgs),
 }

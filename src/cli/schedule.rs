@@ -29,7 +29,8 @@ const EXPORTS_NOT_RUN: &str = "exports are not run yet: `cohort export` is not a
 pub async fn run(global: &GlobalArgs, command: &ScheduleCommand, printer: &Printer) -> Result<u8> {
     match command {
         ScheduleCommand::List { output, clock } => list(global, *output, clock, printer),
-        ScheduleCommand::RunDue { clock } => run_due(global, clock, printer).await,
+        ScheduleCommand::RunDue { clock } => run_due(global, now(clock)?, printer).await,
+        ScheduleCommand::Daemon { clock } => daemon(global, clock, printer).await,
         ScheduleCommand::Install(args) => install(global, args, printer),
     }
 }
@@ -161,8 +162,7 @@ fn join_days(days: &[NaiveDate], empty: &str) -> String {
     }
 }
 
-async fn run_due(global: &GlobalArgs, clock: &ClockArgs, printer: &Printer) -> Result<u8> {
-    let now = now(clock)?;
+async fn run_due(global: &GlobalArgs, now: DateTime<Utc>, printer: &Printer) -> Result<u8> {
     let (project, schedules) = load(global)?;
     let target_dir = project.target_dir();
     let _lock = Lock::acquire(&Lock::path(&target_dir), now)?;
@@ -231,6 +231,79 @@ async fn run_due(global: &GlobalArgs, clock: &ClockArgs, printer: &Printer) -> R
     }
     summary(printer, &succeeded, &failed);
     Ok(exit)
+}
+
+/// The longest the daemon sleeps before looking at the clock again.
+const DAEMON_MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// run-due in a loop. `--now` shifts the daemon's clock (it then runs on
+/// from that time). SIGTERM while waiting, or during a step outside a
+/// build, exits 0 once the step is done; SIGTERM during a build stops the
+/// build safely (the day is not recorded, so the next run retries it) and
+/// exits 130.
+async fn daemon(global: &GlobalArgs, clock: &ClockArgs, printer: &Printer) -> Result<u8> {
+    let offset = now(clock)? - Utc::now();
+    let clock_now = || Utc::now() + offset;
+    // Registered now, so a signal during a step is kept until the wait below.
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| {
+            Error::execution(Diagnostic::new(format!("cannot listen for SIGTERM: {e}")))
+        })?;
+    #[cfg(not(unix))]
+    let mut term = ();
+    loop {
+        match run_due(global, clock_now(), printer).await {
+            Ok(EXIT_INTERRUPTED) => return Ok(EXIT_INTERRUPTED),
+            Ok(_) => {}
+            Err(error @ Error::Execution(_)) => printer.error(&error),
+            Err(other) => return Err(other),
+        }
+        let (_, schedules) = load(global)?;
+        let now = clock_now();
+        let Some(next) = schedules
+            .iter()
+            .filter_map(|s| {
+                due::next_runs(s, now, 1)
+                    .first()
+                    .map(|(_, t)| t.with_timezone(&Utc))
+            })
+            .min()
+        else {
+            return Err(Error::config(Diagnostic::new(
+                "no schedule has a next run time",
+            )));
+        };
+        printer.info(&format!(
+            "schedule daemon: waiting until {}",
+            next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+        let wait = (next - now)
+            .to_std()
+            .unwrap_or_default()
+            .min(DAEMON_MAX_SLEEP);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = terminated(&mut term) => {
+                printer.info("schedule daemon: stopped");
+                return Ok(EXIT_OK);
+            }
+            _ = tokio::signal::ctrl_c() => {
+                printer.info("schedule daemon: stopped");
+                return Ok(EXIT_OK);
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn terminated(term: &mut tokio::signal::unix::Signal) {
+    term.recv().await;
+}
+
+#[cfg(not(unix))]
+async fn terminated(_: &mut ()) {
+    std::future::pending::<()>().await;
 }
 
 /// The one-line summary, printed even with --quiet (for cron mail).

@@ -331,3 +331,52 @@ fn install_prints_crontab_systemd_and_github_actions_entries() {
     );
     run(d, &["schedule", "install"]).expect_code(2);
 }
+
+#[test]
+fn the_daemon_runs_what_is_due_then_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let project = project();
+    let d = project.path();
+    let mut child = crate::support::cohort(d)
+        .args(["schedule", "daemon", "--now", "2026-11-23T05:00:00Z"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        let waiting = line.starts_with("schedule daemon: waiting until");
+        seen.push(line);
+        if waiting {
+            break;
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l == "schedule daily: running 2026-11-23 (attempt 1 of 2)"),
+        "{seen:#?}"
+    );
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("schedule daemon: waiting until 2026-11-24T04:00:00Z")
+    );
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    assert_eq!(rest, vec!["schedule daemon: stopped"]);
+    assert_eq!(
+        state(d)["schedules"]["daily"]["last_success"],
+        json!("2026-11-23")
+    );
+    assert!(!d.join("target/schedule.lock").exists());
+}
