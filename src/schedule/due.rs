@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn the_refresh_date_is_the_local_date_not_the_utc_date() {
-        // 01:00 in Berlin on Dec 2 is 00:00 UTC... and 23:30 in New York on Dec 1 is 04:30 UTC Dec 2.
+        // 23:45 UTC on Dec 1 is 00:45 on Dec 2 in Berlin; 04:30 UTC on Dec 2 is 23:30 on Dec 1 in New York.
         let berlin = schedule("30 0 * * *", chrono_tz::Europe::Berlin, 1);
         assert_eq!(
             due_days(

@@ -113,6 +113,48 @@ fn catches_up_three_missed_days_in_order_then_runs_nothing() {
             .map(Vec::len),
         Some(4)
     );
+    // --quiet keeps the summary line (for cron mail); JSON logs end with a summary event.
+    let quiet = run(
+        d,
+        &[
+            "schedule",
+            "run-due",
+            "--quiet",
+            "--now",
+            "2026-11-23T06:00:00Z",
+        ],
+    )
+    .ok();
+    assert_eq!(quiet.stdout, "schedule run-due: nothing is due\n");
+    let logs = run(
+        d,
+        &[
+            "schedule",
+            "run-due",
+            "--log-format",
+            "json",
+            "--now",
+            "2026-11-24T04:00:00Z",
+        ],
+    )
+    .ok();
+    let events: Vec<Value> = logs
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        events.iter().any(|e| e["event"] == json!("schedule_day")
+            && e["date"] == json!("2026-11-24")
+            && e["status"] == json!("success")),
+        "{events:#?}"
+    );
+    assert_eq!(
+        events.last(),
+        Some(
+            &json!({"event": "schedule_run_due", "succeeded": ["daily 2026-11-24"], "failed": []})
+        )
+    );
     // The lock is released after each run.
     assert!(!d.join("target/schedule.lock").exists());
 }
