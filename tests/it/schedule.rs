@@ -387,6 +387,24 @@ fn the_daemon_runs_what_is_due_then_stops_cleanly_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn daemon");
+    // A daemon that ignored SIGTERM would hang this test: kill it after a
+    // generous limit instead, so the assertions below fail.
+    let pid = child.id().to_string();
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let finished = finished.clone();
+        std::thread::spawn(move || {
+            for _ in 0..1800 {
+                if finished.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid])
+                .status();
+        })
+    };
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
@@ -414,6 +432,8 @@ fn the_daemon_runs_what_is_due_then_stops_cleanly_on_sigterm() {
     assert!(kill.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().expect("wait");
+    finished.store(true, std::sync::atomic::Ordering::SeqCst);
+    watchdog.join().expect("watchdog");
     assert_eq!(status.code(), Some(0), "{rest:?}");
     assert_eq!(rest, vec!["schedule daemon: stopped"]);
     assert_eq!(
