@@ -5,6 +5,7 @@
 mod args;
 mod build;
 mod debug;
+mod export;
 mod init;
 mod ls;
 mod output;
@@ -86,6 +87,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, Error> {
             .await
         }
         Command::Segments { command } => segments::run(global, command, printer).await,
+        Command::Export(args) => export::run(global, args, printer).await,
         Command::Debug => debug::run(global, printer).await,
         Command::SampleData {
             customers,

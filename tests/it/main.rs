@@ -4,6 +4,7 @@ mod build;
 mod compile;
 mod conformance;
 mod errors;
+mod export;
 mod incremental;
 mod init;
 mod interrupt;
