@@ -11,14 +11,17 @@ use super::report::Reject;
 /// `googlemail.com` (when `gmail_remove_dots`) remove every `.` before the
 /// `@`. Without exactly one `@` and a dotted domain it is rejected.
 pub fn email(raw: &str, gmail_remove_dots: bool) -> Result<Option<String>, Reject> {
-    let mut text = String::with_capacity(raw.len());
-    for c in raw.chars().filter(|c| !c.is_whitespace()) {
-        if c.is_ascii() {
-            text.push(c.to_ascii_lowercase());
-        } else {
-            text.extend(c.to_lowercase());
-        }
-    }
+    let text: String = if raw.is_ascii() {
+        raw.bytes()
+            .filter(|b| !b.is_ascii_whitespace() && *b != 0x0b)
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect()
+    } else {
+        raw.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
     if text.is_empty() {
         return Ok(None);
     }
