@@ -57,6 +57,9 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs, printer: &Printer) -> R
             ));
         }
     }
+    if let TargetKind::BigQuery(_) = &session.target.kind {
+        return bigquery_statements(&session, &sources, args);
+    }
     let settings = session.local_settings()?;
     let gcs = gcs_settings(&session.target.kind);
     let engine = LocalEngine::open(&settings, &session.compiled).await?;
@@ -238,6 +241,51 @@ fn print_counts(printer: &Printer, export: &Export, prepared: &Prepared, dry_run
     for (list, tally) in &prepared.manifest.lists {
         printer.info(&format!("  {list}: {}", tally_line(tally)));
     }
+}
+
+/// On a BigQuery target the rows stay in BigQuery: write each export's
+/// `EXPORT DATA` statements (day `--date`, else `as_of`) and say so; running
+/// them from cohort comes with the BigQuery engine.
+fn bigquery_statements(
+    session: &Session,
+    sources: &[ExportSource],
+    args: &ExportArgs,
+) -> Result<u8> {
+    let day = args.date.unwrap_or(session.project.as_of);
+    let dir = session.target_dir().join("run").join("exports");
+    let mut written = Vec::new();
+    for source in sources {
+        let destination = Destination::parse(&source.export.destination, &session.project.root)
+            .map_err(|m| {
+                Error::config(Diagnostic::new(m).at(source.export.destination_at.clone()))
+            })?;
+        let folder = destination.folder(&source.export.name, &day.to_string());
+        if !matches!(folder, Destination::Gcs { .. }) {
+            return Err(Error::config(
+                Diagnostic::new(format!(
+                    "export `{}`: a BigQuery target exports with EXPORT DATA, which writes to Cloud Storage only",
+                    source.export.name
+                ))
+                .at(source.export.destination_at.clone())
+                .help("use a gs://bucket/prefix/ destination, or export from a local target"),
+            ));
+        }
+        let sql = sql::export_statements(source, day, &folder)?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        let path = dir.join(format!("{}.sql", source.export.name));
+        std::fs::write(&path, sql).map_err(|e| Error::io("write", &path, e))?;
+        written.push(path.display().to_string());
+    }
+    Err(Error::config(
+        Diagnostic::new(format!(
+            "target `{}` is a BigQuery target: its exports run as EXPORT DATA statements in BigQuery, which this version does not submit",
+            session.target.name
+        ))
+        .help(format!(
+            "the statements for {day} are in {}; run them with `bq query`, or export from a local target",
+            written.join(", ")
+        )),
+    ))
 }
 
 /// For gs:// destinations, the BigQuery `EXPORT DATA` statement(s) of the

@@ -776,3 +776,32 @@ fn the_example_project_exports_after_a_refresh() {
         ]
     );
 }
+
+#[test]
+fn a_bigquery_target_gets_export_data_statements_instead() {
+    let project = project(false);
+    let d = project.path();
+    let exports =
+        read(&d.join("exports/gads.yml")).replace("destination: out/", "destination: gs://b/cm/");
+    write(d, "exports/gads.yml", &exports);
+    write(
+        d,
+        "profiles.yml",
+        "shop:\n  target: prod\n  outputs:\n    prod: {type: bigquery, project: p, dataset: analytics, method: oauth}\n",
+    );
+    let out = run(d, &["export", "gads_recent", "--date", "2026-11-23"]).expect_code(2);
+    assert!(out.stderr.contains("EXPORT DATA"), "{}", out.stderr);
+    let sql = read(&d.join("target/run/exports/gads_recent.sql"));
+    assert!(
+        sql.contains("uri = 'gs://b/cm/gads_recent/2026-11-23/part-*.csv'"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("from `p.analytics.segment_membership` as m"),
+        "{sql}"
+    );
+    assert!(sql.contains("to_hex(sha256(email)) as `Email`"), "{sql}");
+    // file:// destinations cannot be written by BigQuery.
+    let out = run(d, &["export", "gads_recent_delta"]).expect_code(2);
+    assert!(out.stderr.contains("Cloud Storage only"), "{}", out.stderr);
+}
