@@ -124,11 +124,8 @@ fn gcs_settings(target: &TargetKind) -> GcsSettings {
                 keyfile_json: s.keyfile_json.clone(),
             })
             .unwrap_or_default(),
-        TargetKind::BigQuery(bq) => GcsSettings {
-            keyfile: bq.keyfile.clone(),
-            keyfile_json: bq.keyfile_json.clone(),
-            ..GcsSettings::default()
-        },
+        // Exports of BigQuery targets run as EXPORT DATA, with BigQuery's credentials.
+        TargetKind::BigQuery(_) => GcsSettings::default(),
     };
     if let Some(host) = std::env::var("STORAGE_EMULATOR_HOST")
         .ok()

@@ -1,8 +1,7 @@
-//! `storage:` in a local target: how exports reach Cloud Storage. BigQuery
-//! targets reuse their own credentials (`keyfile`, `keyfile_json`, else
-//! Application Default Credentials); the `STORAGE_EMULATOR_HOST`
-//! environment variable (as Google's client libraries read it) points every
-//! target at an emulator without credentials.
+//! `storage:` in a local target: how exports reach Cloud Storage (without
+//! it, Application Default Credentials). The `STORAGE_EMULATOR_HOST`
+//! environment variable (as Google's client libraries read it) points at
+//! an emulator without credentials.
 
 use std::path::PathBuf;
 
