@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod compile;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod graph;
 pub mod jinja;
 pub mod profile;

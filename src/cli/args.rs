@@ -159,6 +159,8 @@ pub enum Command {
         #[command(subcommand)]
         command: ScheduleCommand,
     },
+    /// Write Customer Match files (normalized, hashed, consent-checked) for a segment snapshot.
+    Export(ExportArgs),
     /// Check the project, the profile and the connection.
     Debug,
     /// Write deterministic sample data (the example project's four raw tables) as Parquet.
@@ -267,6 +269,22 @@ pub struct InstallArgs {
     /// A GitHub Actions workflow.
     #[arg(long)]
     pub github_actions: bool,
+}
+
+/// Flags of `cohort export`.
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// The exports to run (default: all of them).
+    pub names: Vec<String>,
+    /// The segment snapshot day (default: each segment's latest refreshed day).
+    #[arg(long)]
+    pub date: Option<chrono::NaiveDate>,
+    /// Print what would be written (counts, rejects, object names); write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// `text`, or `json` (one document with every export's counts and objects).
+    #[arg(long, value_enum, default_value_t = ListOutput::Text)]
+    pub output: ListOutput,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,7 @@
 mod args;
 mod build;
 mod debug;
+mod export;
 mod init;
 mod ls;
 mod output;
@@ -96,6 +97,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, Error> {
         }
         Command::Segments { command } => segments::run(global, command, printer).await,
         Command::Schedule { command } => schedule::run(global, command, printer).await,
+        Command::Export(args) => export::run(global, args, printer).await,
         Command::Debug => debug::run(global, printer).await,
         Command::SampleData {
             customers,

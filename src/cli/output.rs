@@ -75,6 +75,15 @@ impl Printer {
         }
     }
 
+    /// A warning on stderr (text), or a `warning` event (JSON).
+    pub fn warn(&self, message: &str) {
+        if self.json {
+            self.event(json!({"event": "warning", "message": message}));
+        } else {
+            stderr_line(&format!("{} {message}", self.paint("warning:", "1;33")));
+        }
+    }
+
     pub fn paint(&self, text: &str, code: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")

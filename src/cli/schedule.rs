@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cohort::error::{Diagnostic, Error, Result};
-use cohort::project::{LoadOptions, Project};
+use cohort::project::Project;
 use cohort::schedule::config::{self, Schedule};
 use cohort::schedule::due;
 use cohort::schedule::lock::Lock;
@@ -15,16 +15,14 @@ use cohort::schedule::state::{DayRun, RunStatus, State};
 use serde_json::json;
 
 use super::args::{
-    ClockArgs, GlobalArgs, InstallArgs, ListOutput, RefreshArgs, RunArgs, ScheduleCommand,
-    SelectArgs,
+    ClockArgs, ExportArgs, GlobalArgs, InstallArgs, ListOutput, RefreshArgs, RunArgs,
+    ScheduleCommand, SelectArgs,
 };
 use super::output::Printer;
 use super::{EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 
 /// How often the installed triggers call `run-due`.
 const TRIGGER_EVERY_MINUTES: u32 = 15;
-
-const EXPORTS_NOT_RUN: &str = "exports are not run yet: `cohort export` is not available in this version; the day's models and segments still run";
 
 pub async fn run(global: &GlobalArgs, command: &ScheduleCommand, printer: &Printer) -> Result<u8> {
     match command {
@@ -51,13 +49,7 @@ fn now(clock: &ClockArgs) -> Result<DateTime<Utc>> {
 
 /// The project and its schedules (a configuration error when there are none).
 fn load(global: &GlobalArgs) -> Result<(Project, Vec<Schedule>)> {
-    let project = Project::load(
-        &global.project_dir,
-        &LoadOptions {
-            vars_override: global.vars.clone(),
-            today: None,
-        },
-    )?;
+    let project = super::setup::load_project(global)?;
     let schedules = config::load(&project.root)?;
     if schedules.is_empty() {
         return Err(Error::config(
@@ -132,7 +124,7 @@ fn list(
         text.push_str(&format!("  next runs:    {}\n", next.join(", ")));
         if !schedule.exports.is_empty() {
             text.push_str(&format!(
-                "  exports:      {} ({EXPORTS_NOT_RUN})\n",
+                "  exports:      {}\n",
                 schedule.exports.join(", ")
             ));
         }
@@ -181,9 +173,6 @@ async fn run_due(global: &GlobalArgs, now: DateTime<Utc>, printer: &Printer) -> 
                 schedule.catch_up_days,
                 join_days(&due.skipped, "")
             ));
-        }
-        if !due.days.is_empty() && !schedule.exports.is_empty() {
-            printer.info(&format!("schedule {}: {EXPORTS_NOT_RUN}", schedule.name));
         }
         for day in due.days {
             let started_at = Utc::now();
@@ -367,8 +356,10 @@ async fn run_day_with_retries(
     }
 }
 
-/// One day: build the selection as of `day`, then refresh the segments for `day`.
-/// A failed build stops the day before its segments (and exports).
+/// One day: build the selection as of `day`, refresh the segments for
+/// `day`, then write the day's exports. A failed step stops the day before
+/// the next: nothing is exported from a failed build or refresh (and
+/// `cohort export` itself refuses a drift-blocked day).
 async fn run_day(
     global: &GlobalArgs,
     schedule: &Schedule,
@@ -404,7 +395,23 @@ async fn run_day(
             to: None,
             accept_drift: false,
         };
-        return super::segments::refresh_day(&global, &args, day, printer).await;
+        let code = super::segments::refresh_day(&global, &args, day, printer).await?;
+        if code != EXIT_OK {
+            printer.info(&format!(
+                "schedule {}: the segments refresh of {day} failed; nothing is exported",
+                schedule.name
+            ));
+            return Ok(code);
+        }
+    }
+    if !schedule.exports.is_empty() {
+        let args = ExportArgs {
+            names: schedule.exports.clone(),
+            date: Some(day),
+            dry_run: false,
+            output: ListOutput::Text,
+        };
+        return super::export::run(&global, &args, printer).await;
     }
     Ok(EXIT_OK)
 }

@@ -20,15 +20,20 @@ pub struct Session {
     pub compiled: CompiledProject,
 }
 
+/// The project at `--project-dir`, with `--vars` applied.
+pub fn load_project(global: &GlobalArgs) -> Result<Project> {
+    Project::load(
+        &global.project_dir,
+        &LoadOptions {
+            vars_override: global.vars.clone(),
+            today: None,
+        },
+    )
+}
+
 impl Session {
     pub fn open(global: &GlobalArgs) -> Result<Session> {
-        let project = Project::load(
-            &global.project_dir,
-            &LoadOptions {
-                vars_override: global.vars.clone(),
-                today: None,
-            },
-        )?;
+        let project = load_project(global)?;
         let target = resolve_target(&project, global)?;
         let compiled = compile::compile(&project, &target)?;
         Ok(Session {

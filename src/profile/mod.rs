@@ -6,6 +6,7 @@
 //! `~/.cohort/`. Values may use `{{ env_var('NAME') }}` (or
 //! `env_var('NAME', 'default')`) so secrets stay out of files.
 
+pub mod storage;
 mod target;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use storage::StorageProfile;
 pub use target::{BigQueryTarget, LocalTarget, Secret, Target, TargetKind};
 
 use crate::error::{Diagnostic, Error, Location, Result};

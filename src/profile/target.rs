@@ -79,6 +79,9 @@ pub struct LocalTarget {
     /// DataFusion memory limit, e.g. `4GB` (default: no limit).
     #[serde(default)]
     pub memory_limit: Option<String>,
+    /// Cloud Storage for exports (endpoint, credentials).
+    #[serde(default)]
+    pub storage: Option<super::StorageProfile>,
 }
 
 impl Default for LocalTarget {
@@ -88,6 +91,7 @@ impl Default for LocalTarget {
             dataset: default_dataset(),
             threads: None,
             memory_limit: None,
+            storage: None,
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct ProjectFile {
     /// model paths may declare `segments:` too.
     #[serde(default = "default_segment_paths")]
     pub segment_paths: Vec<PathBuf>,
+    /// Folders holding export definitions (`*.yml`); segment files may declare `exports:` too.
+    #[serde(default = "default_export_paths")]
+    pub export_paths: Vec<PathBuf>,
     /// Folders holding Jinja macros (`*.sql`).
     #[serde(default = "default_macro_paths")]
     pub macro_paths: Vec<PathBuf>,
@@ -67,6 +70,10 @@ fn default_model_paths() -> Vec<PathBuf> {
 
 fn default_segment_paths() -> Vec<PathBuf> {
     vec![PathBuf::from("segments")]
+}
+
+fn default_export_paths() -> Vec<PathBuf> {
+    vec![PathBuf::from("exports")]
 }
 
 fn default_macro_paths() -> Vec<PathBuf> {

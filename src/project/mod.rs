@@ -4,6 +4,7 @@
 
 pub mod config;
 mod discover;
+pub mod export;
 pub mod schema_file;
 pub mod segment;
 pub mod vars;
@@ -16,6 +17,7 @@ use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
 pub use config::{ModelDefaults, ProjectFile, SampleDataConfig};
+pub use export::Export;
 pub use schema_file::{
     ColumnDef, DedupeDef, FileFormat, JoinDef, JoinKind, ModelConfig, PartitionBy, UniqueKey,
 };
@@ -51,6 +53,8 @@ pub struct Project {
     pub tests: Vec<crate::testing::TestDef>,
     /// Unit tests (`unit_tests:` in the YAML files), in the order they were read.
     pub unit_tests: Vec<crate::testing::unit::UnitTest>,
+    /// Customer Match exports by name.
+    pub exports: BTreeMap<String, Export>,
 }
 
 /// A raw table declared under `sources:`.
@@ -172,7 +176,11 @@ impl Project {
         for path in discover::files(&root, &file.model_paths, &["sql"])? {
             builder.add_sql_model(&path)?;
         }
+        for path in discover::files(&root, &file.export_paths, &["yml", "yaml"])? {
+            builder.add_export_file(&path)?;
+        }
         builder.apply_properties()?;
+        builder.check_exports()?;
         for path in discover::files(&root, &[PathBuf::from(DATA_TEST_PATH)], &["sql"])? {
             builder.add_singular_test(&path)?;
         }
@@ -184,7 +192,9 @@ impl Project {
 
         let (sources, models) = (builder.sources, builder.models);
         let (tests, unit_tests) = (builder.tests, builder.unit_tests);
+        let exports = builder.exports;
         Ok(Project {
+            exports,
             root,
             vars,
             as_of,
@@ -223,6 +233,7 @@ struct Builder<'a> {
     properties: Vec<(ModelDef, Location)>,
     tests: Vec<crate::testing::TestDef>,
     unit_tests: Vec<crate::testing::unit::UnitTest>,
+    exports: BTreeMap<String, Export>,
 }
 
 impl<'a> Builder<'a> {
@@ -241,6 +252,7 @@ impl<'a> Builder<'a> {
             properties: Vec::new(),
             tests: Vec::new(),
             unit_tests: Vec::new(),
+            exports: BTreeMap::new(),
         }
     }
 
@@ -291,7 +303,53 @@ impl<'a> Builder<'a> {
             let test = crate::testing::unit::UnitTest::from_def(unit_test, &rel)?;
             self.unit_tests.push(test);
         }
+        for def in parsed.exports {
+            self.add_export(def, &rel)?;
+        }
         Ok(())
+    }
+
+    fn add_export_file(&mut self, path: &Path) -> Result<()> {
+        let rel = self.relative(path);
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let parsed: export::ExportFile = yaml::parse(&rel, &text)?;
+        for def in parsed.exports {
+            self.add_export(def, &rel)?;
+        }
+        Ok(())
+    }
+
+    fn add_export(
+        &mut self,
+        def: serde_saphyr::Spanned<export::ExportDef>,
+        rel: &Path,
+    ) -> Result<()> {
+        let export = Export::from_def(def, rel, self.root)?;
+        if let Some(first) = self.exports.get(&export.name) {
+            return Err(Error::config(
+                Diagnostic::new(format!(
+                    "export `{}` is defined twice (first at {})",
+                    export.name, first.defined_at
+                ))
+                .at(export.defined_at.clone())
+                .help("give each export its own name"),
+            ));
+        }
+        self.exports.insert(export.name.clone(), export);
+        Ok(())
+    }
+
+    /// Every export names a declared segment.
+    fn check_exports(&self) -> Result<()> {
+        let segments: Vec<&str> = self
+            .models
+            .values()
+            .filter_map(|m| match &m.body {
+                ModelBody::Segment(s) => Some(s.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        export::check_segments(self.exports.values(), &segments)
     }
 
     /// A segment becomes a model named `segment_<name>` whose body is the segment.

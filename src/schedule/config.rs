@@ -29,7 +29,7 @@ pub struct Schedule {
     pub select: Vec<String>,
     /// Refresh the daily segment tables for each run day.
     pub refresh_segments: bool,
-    /// Export names, kept for `cohort export` (not run yet).
+    /// Exports (`cohort export` names) written after the day's refresh.
     pub exports: Vec<String>,
     /// Missed days older than this many days (counting the latest) are skipped.
     pub catch_up_days: u32,

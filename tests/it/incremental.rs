@@ -753,18 +753,21 @@ fn the_example_refreshed_daily_equals_a_full_build() {
     run(daily.path(), &["segments", "refresh", "--vars", &yesterday]).ok();
     // Today: the staging models take in the new rows only.
     let today = crate::support::sample_vars();
-    let out = run(
-        daily.path(),
-        &[
-            "segments",
-            "refresh",
-            "--date",
-            "2026-11-23",
-            "--vars",
-            &today,
-        ],
-    )
-    .ok();
+    let refresh_day = |dir: &Path| {
+        run(
+            dir,
+            &[
+                "segments",
+                "refresh",
+                "--date",
+                "2026-11-23",
+                "--vars",
+                &today,
+            ],
+        )
+        .ok()
+    };
+    let out = refresh_day(daily.path());
     let all_sessions = crate::support::query_int(
         daily.path(),
         &today,
@@ -786,18 +789,7 @@ fn the_example_refreshed_daily_equals_a_full_build() {
     // The same day built from scratch gives the same tables and members.
     let full = crate::support::example_project();
     run(full.path(), &["run", "--full-refresh", "--vars", &today]).ok();
-    run(
-        full.path(),
-        &[
-            "segments",
-            "refresh",
-            "--date",
-            "2026-11-23",
-            "--vars",
-            &today,
-        ],
-    )
-    .ok();
+    refresh_day(full.path());
     let (refreshed, rebuilt) = (
         example_tables(daily.path(), &today),
         example_tables(full.path(), &today),

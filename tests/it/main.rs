@@ -6,6 +6,7 @@ mod compile;
 mod conformance;
 mod emulator;
 mod errors;
+mod export;
 mod incremental;
 mod init;
 mod interrupt;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Run, query, run, write};
 
-const PEOPLE: &str = "id,email,revenue,seen_at\n1,a@x.com,150.0,2026-11-20\n2,b@y.com,50.0,2026-11-21\n3,c@z.com,300.0,2026-11-22\n";
+const PEOPLE: &str = "id,email,revenue,seen_at,consent\n1,a@x.com,150.0,2026-11-20,true\n2,b@y.com,50.0,2026-11-21,false\n3,c@z.com,300.0,2026-11-22,true\n";
 
 /// A `people` model over a CSV, a segment on it, and a daily schedule at 05:00 Berlin time.
 fn project() -> tempfile::TempDir {
@@ -19,7 +19,7 @@ fn project() -> tempfile::TempDir {
     write(
         d,
         "models/sources.yml",
-        "sources:\n  - name: crm\n    location: data\n    format: csv\n    tables:\n      - name: raw_people\n        columns:\n          - {name: id, type: INT64}\n          - {name: email, type: STRING}\n          - {name: revenue, type: FLOAT64}\n          - {name: seen_at, type: DATE}\n",
+        "sources:\n  - name: crm\n    location: data\n    format: csv\n    tables:\n      - name: raw_people\n        columns:\n          - {name: id, type: INT64}\n          - {name: email, type: STRING}\n          - {name: revenue, type: FLOAT64}\n          - {name: seen_at, type: DATE}\n          - {name: consent, type: BOOL}\n",
     );
     write(
         d,
@@ -316,21 +316,39 @@ fn a_bad_schedule_is_a_config_error_with_its_location() {
 }
 
 #[test]
-fn exports_are_accepted_and_reported_as_not_run() {
+fn a_due_day_writes_its_exports_after_the_refresh_and_a_failed_day_none() {
     let project = project();
     let d = project.path();
     write(
         d,
+        "exports/gads.yml",
+        "exports:\n  - name: gads_recent\n    type: customer_match\n    segment: recent\n    identifiers_from: source('crm', 'raw_people')\n    identifiers: {email: email}\n    consent: {require: [consent]}\n    destination: out/\n",
+    );
+    write(
+        d,
         "schedules/daily.yml",
-        "schedules:\n  - name: daily\n    cron: \"0 5 * * *\"\n    refresh_segments: true\n    exports: [gads_recent]\n",
+        "schedules:\n  - name: daily\n    cron: \"0 5 * * *\"\n    refresh_segments: true\n    exports: [gads_recent]\n    catch_up: 7 days\n",
     );
-    let out = run_due(d, "2026-11-23T05:00:00Z").ok();
-    assert!(
-        out.stdout.contains("exports are not run yet"),
-        "{}",
-        out.stdout
+    // A broken data file fails the day's refresh: no export is written.
+    write(d, "data/raw_people.csv", "id,email\nnot-a-number,x\n");
+    run_due(d, "2026-11-23T05:00:00Z").expect_code(1);
+    assert!(!d.join("out").exists());
+    // Fixed, the next run-due retries the day and exports it.
+    write(d, "data/raw_people.csv", PEOPLE);
+    run_due(d, "2026-11-23T05:10:00Z").ok();
+    let day = d.join("out/gads_recent/2026-11-23");
+    assert!(day.join("_manifest.json").exists());
+    let csv = std::fs::read_to_string(day.join("part-00000.csv")).expect("part file");
+    // Members seen within 2 days of 2026-11-23 are 2 (no consent) and 3.
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("Email"));
+    let hashed: Vec<&str> = lines.collect();
+    assert_eq!(hashed.len(), 1, "{csv}");
+    assert_eq!(hashed[0].len(), 64);
+    assert_eq!(
+        state(d)["schedules"]["daily"]["last_success"],
+        json!("2026-11-23")
     );
-    assert_eq!(snapshot_days(d), vec![json!("2026-11-23")]);
 }
 
 #[test]

