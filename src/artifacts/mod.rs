@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -255,12 +256,56 @@ pub fn write_json(path: &Path, value: &Value) -> Result<()> {
     write_atomic(path, format!("{text}\n").as_bytes())
 }
 
-/// Write `bytes` to `path` through a temporary file and a rename.
+/// Write `bytes` to `path` through a hidden temporary file next to it and a
+/// rename: a reader sees the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    replace_file(path, bytes, false)
+}
+
+/// [`write_atomic`], synced to disk (the file, then its folder's entry)
+/// before it returns: for what must survive a crash (table pointers,
+/// schedule state, exported objects).
+pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_file(path, bytes, true)
+}
+
+fn replace_file(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let written = fs::File::create(&tmp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            if durable { file.sync_all() } else { Ok(()) }
+        })
+        .map_err(|e| Error::io("write", &tmp, e))
+        .and_then(|()| fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e)));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    fs::write(&tmp, bytes).map_err(|e| Error::io("write", &tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))
+    written?;
+    if durable {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Sync a folder, so the entries renamed into it survive a crash (Unix;
+/// elsewhere a no-op).
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let handle = fs::File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+        handle.sync_all().map_err(|e| Error::io("sync", dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }

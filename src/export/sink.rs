@@ -4,7 +4,6 @@
 //! and deletes; [`super::publish`] builds the export's atomicity on that.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
@@ -108,25 +107,7 @@ impl FileSink {
     }
 
     fn put_now(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        fs::create_dir_all(&self.dir).map_err(|e| Error::io("create", &self.dir, e))?;
-        let path = self.dir.join(name);
-        let tmp = self.dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let written = fs::File::create(&tmp)
-            .and_then(|mut file| {
-                file.write_all(bytes)?;
-                file.sync_all()
-            })
-            .map_err(|e| Error::io("write", &tmp, e))
-            .and_then(|_| fs::rename(&tmp, &path).map_err(|e| Error::io("replace", &path, e)));
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written?;
-        #[cfg(unix)]
-        fs::File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io("sync", &self.dir, e))?;
-        Ok(())
+        crate::artifacts::write_durably(&self.dir.join(name), bytes)
     }
 
     fn list_now(&self) -> Result<Vec<String>> {

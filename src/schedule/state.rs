@@ -4,12 +4,12 @@
 //! place, so a crash leaves either the old or the new state.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::write_durably;
 use crate::error::{Diagnostic, Error, Result};
 
 /// The state file's name, under the project's target folder.
@@ -158,24 +158,6 @@ impl State {
         let excess = entry.history.len().saturating_sub(HISTORY_LIMIT);
         entry.history.drain(..excess);
     }
-}
-
-/// Write `bytes` to a temporary file next to `path`, fsync it, rename it
-/// over `path`, and fsync the folder.
-pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))?;
-    // Make the rename itself durable (not supported everywhere; best effort).
-    if let Ok(dir) = std::fs::File::open(parent) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -20,8 +20,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use gcp_bigquery_client::error::BQError;
 use gcp_bigquery_client::model::dataset::Dataset;
 use gcp_bigquery_client::model::get_query_results_parameters::GetQueryResultsParameters;
+use gcp_bigquery_client::model::table::Table;
 use tokio::sync::Mutex;
 
 use super::{Engine, Materialized, QueryResult};
@@ -125,7 +127,7 @@ impl BigQueryEngine {
             .await
         {
             Ok(_) => Ok(true),
-            Err(gcp_bigquery_client::error::BQError::ResponseError { error })
+            Err(BQError::ResponseError { error })
                 if error.error.code == 404 =>
             {
                 Ok(false)
@@ -221,21 +223,20 @@ impl BigQueryEngine {
         })
     }
 
-    async fn table_exists(&self, relation: &Relation) -> Result<bool> {
+    /// The table (or view) `relation` names, as BigQuery describes it.
+    async fn get_table(&self, relation: &Relation) -> std::result::Result<Table, BQError> {
         let project = relation.project.as_deref().unwrap_or(self.project());
-        match self
-            .jobs
+        self.jobs
             .client()
             .table()
             .get(project, &relation.dataset, &relation.name, None)
             .await
-        {
+    }
+
+    async fn table_exists(&self, relation: &Relation) -> Result<bool> {
+        match self.get_table(relation).await {
             Ok(_) => Ok(true),
-            Err(gcp_bigquery_client::error::BQError::ResponseError { error })
-                if error.error.code == 404 =>
-            {
-                Ok(false)
-            }
+            Err(BQError::ResponseError { error }) if error.error.code == 404 => Ok(false),
             Err(e) => Err(Error::execution(Diagnostic::new(format!(
                 "cannot read table {relation}: {}",
                 self.clean(&e)
@@ -285,14 +286,7 @@ impl BigQueryEngine {
     }
 
     async fn row_count(&self, relation: &Relation) -> Option<u64> {
-        let project = relation.project.as_deref().unwrap_or(self.project());
-        let table = self
-            .jobs
-            .client()
-            .table()
-            .get(project, &relation.dataset, &relation.name, None)
-            .await
-            .ok()?;
+        let table = self.get_table(relation).await.ok()?;
         table.num_rows.and_then(|n| n.parse().ok())
     }
 
@@ -324,10 +318,7 @@ impl BigQueryEngine {
                 .at(node.defined_at.clone()),
             )
         };
-        let mut table = api
-            .get(project, &relation.dataset, &relation.name, None)
-            .await
-            .map_err(|e| fail(&e))?;
+        let mut table = self.get_table(relation).await.map_err(|e| fail(&e))?;
         let Some(fields) = table.schema.fields.as_mut() else {
             return Ok(());
         };

@@ -36,18 +36,12 @@ impl BigQueryEngine {
         };
         let relation = &node.relation;
         let project = relation.project.as_deref().unwrap_or(self.project());
-        let table = self
-            .jobs
-            .client()
-            .table()
-            .get(project, &relation.dataset, &relation.name, None)
-            .await
-            .map_err(|e| {
-                Error::execution(Diagnostic::new(format!(
-                    "cannot read table {relation}: {}",
-                    self.clean(&e)
-                )))
-            })?;
+        let table = self.get_table(relation).await.map_err(|e| {
+            Error::execution(Diagnostic::new(format!(
+                "cannot read table {relation}: {}",
+                self.clean(&e)
+            )))
+        })?;
         let table_fields = table.schema.fields.clone().unwrap_or_default();
         let (_, diff) = schema_change::resolve(
             &node.name,

@@ -7,10 +7,10 @@
 //! version folders are removed by the next successful build of that relation.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::artifacts::{sync_dir, write_durably};
 use crate::compile::Relation;
 use crate::error::{Error, Result};
 
@@ -91,16 +91,7 @@ impl Storage {
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_string();
-        let tmp = dir.join(format!("{CURRENT}.tmp-{}", std::process::id()));
-        {
-            let mut file = fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-            file.write_all(version.as_bytes())
-                .and_then(|_| file.sync_all())
-                .map_err(|e| Error::io("write", &tmp, e))?;
-        }
-        let pointer = dir.join(CURRENT);
-        fs::rename(&tmp, &pointer).map_err(|e| Error::io("replace", &pointer, e))?;
-        sync_dir(&dir)?;
+        write_durably(&dir.join(CURRENT), version.as_bytes())?;
         self.remove_stale_versions(&dir, &version);
         Ok(())
     }
@@ -122,18 +113,6 @@ impl Storage {
             }
         }
     }
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    // Directories can be opened and synced on Unix; elsewhere this is a no-op.
-    #[cfg(unix)]
-    {
-        let handle = fs::File::open(dir).map_err(|e| Error::io("open", dir, e))?;
-        handle.sync_all().map_err(|e| Error::io("sync", dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 #[cfg(test)]
