@@ -16,7 +16,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::{concat_batches, filter_record_batch};
@@ -25,6 +26,7 @@ use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::DataFrame;
+use futures::StreamExt;
 
 use super::partitions::{self, PartitionKey, TableFile};
 use super::schema_change;
@@ -59,23 +61,23 @@ impl LocalEngine {
         let plan = self.plan(sql).await.map_err(|e| sql_error(node, &e))?;
         let frame = DataFrame::new(self.ctx.state(), plan);
         let schema = schema_change::nullable(frame.schema().as_arrow());
-        let batches = frame
-            .collect()
-            .await
-            .map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
-        let batch =
-            concat_batches(&schema, batches.iter()).map_err(|e| failed(node, &e.to_string()))?;
-        let rows = batch.num_rows() as u64;
-
         let version = self.storage.new_version(&node.relation)?;
         let written = match &existing {
-            None => write_fresh(&version, &batch, &incremental.settings),
-            Some(old) => apply(node, incremental, old, &version, &batch),
+            // A first build streams: it can be the whole history.
+            None => write_fresh(node, frame, &schema, &version, &incremental.settings).await,
+            Some(old) => match collect(node, frame, &schema).await {
+                Ok(batch) => apply(node, incremental, old, &version, &batch)
+                    .map(|()| batch.num_rows() as u64),
+                Err(e) => Err(e),
+            },
         };
-        if let Err(e) = written {
-            self.storage.discard(&version);
-            return Err(located(e, node));
-        }
+        let rows = match written {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.storage.discard(&version);
+                return Err(located(e, node));
+            }
+        };
         self.storage.publish(&node.relation, &version)?;
         self.register_table_file(&node.relation, &version).await?;
         Ok(Materialized { rows: Some(rows) })
@@ -99,18 +101,98 @@ fn failed(node: &CompiledNode, message: &str) -> Error {
     )
 }
 
-/// The first build: the batch, split by partition when the table is partitioned.
-fn write_fresh(version: &Path, batch: &RecordBatch, settings: &Incremental) -> Result<()> {
-    match &settings.partition_by {
-        Some(partition) if batch.num_rows() > 0 => {
-            for (key, rows) in partitions::split(batch, partition)? {
-                write(version, &TableFile::name_for(Some(&key), 0), &rows)?;
+/// The batch of an incremental build, as one record batch.
+async fn collect(node: &CompiledNode, frame: DataFrame, schema: &SchemaRef) -> Result<RecordBatch> {
+    let batches = frame
+        .collect()
+        .await
+        .map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
+    concat_batches(schema, batches.iter()).map_err(|e| failed(node, &e.to_string()))
+}
+
+/// The first build, streamed into files as DataFusion produces it: one file
+/// per partition when the table is partitioned (a writer per partition stays
+/// open until the end), else one file. Returns the rows written.
+async fn write_fresh(
+    node: &CompiledNode,
+    frame: DataFrame,
+    schema: &SchemaRef,
+    version: &Path,
+    settings: &Incremental,
+) -> Result<u64> {
+    let mut stream = frame
+        .execute_stream()
+        .await
+        .map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
+    let mut files = FreshFiles::new(version, schema);
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
+        let batch = RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())
+            .map_err(|e| failed(node, &e.to_string()))?;
+        rows += batch.num_rows() as u64;
+        match &settings.partition_by {
+            Some(partition) if batch.num_rows() > 0 => {
+                for (key, part) in partitions::split(&batch, partition)? {
+                    files.write(Some(key), &part)?;
+                }
             }
-            Ok(())
+            Some(_) => {}
+            None => files.write(None, &batch)?,
         }
-        // An empty or unpartitioned table: one file (which also records the columns).
-        _ => write(version, &TableFile::name_for(None, 0), batch),
     }
+    files.finish()?;
+    Ok(rows)
+}
+
+/// The open Parquet writers of a first build, by partition (`None`: the
+/// single file of an unpartitioned table).
+struct FreshFiles<'a> {
+    version: &'a Path,
+    schema: &'a SchemaRef,
+    writers: BTreeMap<Option<PartitionKey>, (PathBuf, ArrowWriter<File>)>,
+}
+
+impl<'a> FreshFiles<'a> {
+    fn new(version: &'a Path, schema: &'a SchemaRef) -> Self {
+        FreshFiles {
+            version,
+            schema,
+            writers: BTreeMap::new(),
+        }
+    }
+
+    fn write(&mut self, partition: Option<PartitionKey>, batch: &RecordBatch) -> Result<()> {
+        if !self.writers.contains_key(&partition) {
+            let path = self
+                .version
+                .join(TableFile::name_for(partition.as_ref(), 0));
+            let writer = open_writer(&path, self.schema)?;
+            self.writers.insert(partition.clone(), (path, writer));
+        }
+        if let Some((path, writer)) = self.writers.get_mut(&partition) {
+            writer.write(batch).map_err(|e| parquet_error(path, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Close every file; with no row at all, one empty file records the columns.
+    fn finish(mut self) -> Result<()> {
+        if self.writers.is_empty() {
+            let path = self.version.join(TableFile::name_for(None, 0));
+            self.writers
+                .insert(None, (path.clone(), open_writer(&path, self.schema)?));
+        }
+        for (path, writer) in self.writers.into_values() {
+            writer.close().map_err(|e| parquet_error(&path, &e))?;
+        }
+        Ok(())
+    }
+}
+
+fn open_writer(path: &Path, schema: &SchemaRef) -> Result<ArrowWriter<File>> {
+    let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+    ArrowWriter::try_new(file, Arc::clone(schema), None).map_err(|e| parquet_error(path, &e))
 }
 
 /// Apply `batch` to the table in `old`, writing the new version into `version`.
@@ -362,9 +444,7 @@ pub(super) fn read(path: &Path, schema: &SchemaRef) -> Result<RecordBatch> {
 /// is synced before `CURRENT` points at it.
 pub(super) fn write(version: &Path, name: &str, batch: &RecordBatch) -> Result<()> {
     let path = version.join(name);
-    let file = File::create(&path).map_err(|e| Error::io("create", &path, e))?;
-    let mut writer =
-        ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| parquet_error(&path, &e))?;
+    let mut writer = open_writer(&path, &batch.schema())?;
     writer.write(batch).map_err(|e| parquet_error(&path, &e))?;
     writer
         .close()

@@ -3,6 +3,7 @@
 //! [`storage`] and swapped in atomically.
 
 mod daily;
+mod first_row;
 mod fixtures;
 mod incremental;
 pub mod partitions;

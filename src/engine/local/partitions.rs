@@ -88,8 +88,9 @@ pub fn next_seq(files: &[TableFile], partition: Option<&PartitionKey>) -> u32 {
         .unwrap_or(0)
 }
 
-/// The partition of every row of `batch`.
-pub fn keys(batch: &RecordBatch, partition: &PartitionBy) -> Result<Vec<PartitionKey>> {
+/// The partition of every row of `batch`, as a number ([`Bucket`]); `None`
+/// for rows whose partition column is NULL.
+fn buckets(batch: &RecordBatch, partition: &PartitionBy) -> Result<(Vec<Option<i64>>, Bucket)> {
     let index = batch
         .schema()
         .fields()
@@ -122,24 +123,74 @@ pub fn keys(batch: &RecordBatch, partition: &PartitionBy) -> Result<Vec<Partitio
         .as_any()
         .downcast_ref::<Int64Array>()
         .ok_or_else(|| fail(&"not an integer array"))?;
-    let granularity = partition.granularity.to_ascii_lowercase();
-    micros
+    let bucket = Bucket::of(&partition.granularity);
+    let numbers = micros
         .iter()
-        .map(|value| match value {
-            None => Ok(None),
-            Some(us) => {
-                let at = DateTime::from_timestamp_micros(us)
-                    .ok_or_else(|| fail(&format!("{us} is out of range")))?
-                    .naive_utc();
-                Ok(Some(match granularity.as_str() {
-                    "hour" => format!("{}T{:02}", at.date(), at.hour()),
-                    "month" => format!("{:04}-{:02}-01", at.year(), at.month()),
-                    "year" => format!("{:04}-01-01", at.year()),
-                    _ => at.date().to_string(),
-                }))
+        .map(|value| value.map(|us| bucket.number(us)).transpose())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|us: i64| fail(&format!("{us} is out of range")))?;
+    Ok((numbers, bucket))
+}
+
+/// A partition granularity, numbering instants by their partition: hours
+/// and days since the epoch, months and years since year 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bucket {
+    Hour,
+    Day,
+    Month,
+    Year,
+}
+
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+const MICROS_PER_DAY: i64 = 24 * MICROS_PER_HOUR;
+
+impl Bucket {
+    fn of(granularity: &str) -> Bucket {
+        match granularity.to_ascii_lowercase().as_str() {
+            "hour" => Bucket::Hour,
+            "month" => Bucket::Month,
+            "year" => Bucket::Year,
+            _ => Bucket::Day,
+        }
+    }
+
+    /// The partition number of the instant `us` (microseconds since the
+    /// epoch); `Err(us)` when it is out of the calendar's range.
+    fn number(self, us: i64) -> std::result::Result<i64, i64> {
+        match self {
+            Bucket::Hour => Ok(us.div_euclid(MICROS_PER_HOUR)),
+            Bucket::Day => Ok(us.div_euclid(MICROS_PER_DAY)),
+            Bucket::Month | Bucket::Year => {
+                let at = DateTime::from_timestamp_micros(us).ok_or(us)?;
+                let year = i64::from(at.year());
+                Ok(if self == Bucket::Year {
+                    year
+                } else {
+                    year * 12 + i64::from(at.month0())
+                })
             }
+        }
+    }
+
+    /// The partition's name: `2026-11-23`, `2026-11-23T05`, `2026-11-01`, `2026-01-01`.
+    fn name(self, number: i64) -> Option<String> {
+        Some(match self {
+            Bucket::Hour => {
+                let at = DateTime::from_timestamp(number.checked_mul(3600)?, 0)?;
+                format!("{}T{:02}", at.date_naive(), at.hour())
+            }
+            Bucket::Day => DateTime::from_timestamp(number.checked_mul(86_400)?, 0)?
+                .date_naive()
+                .to_string(),
+            Bucket::Month => format!(
+                "{:04}-{:02}-01",
+                number.div_euclid(12),
+                number.rem_euclid(12) + 1
+            ),
+            Bucket::Year => format!("{number:04}-01-01"),
         })
-        .collect()
+    }
 }
 
 /// Split `batch` by partition, in key order.
@@ -147,15 +198,25 @@ pub fn split(
     batch: &RecordBatch,
     partition: &PartitionBy,
 ) -> Result<BTreeMap<PartitionKey, RecordBatch>> {
-    let mut rows: BTreeMap<PartitionKey, Vec<u32>> = BTreeMap::new();
-    for (i, key) in keys(batch, partition)?.into_iter().enumerate() {
+    let (numbers, bucket) = buckets(batch, partition)?;
+    let mut rows: BTreeMap<Option<i64>, Vec<u32>> = BTreeMap::new();
+    for (i, number) in numbers.into_iter().enumerate() {
         let i = u32::try_from(i).map_err(|_| {
             Error::execution(Diagnostic::new("an incremental batch has too many rows"))
         })?;
-        rows.entry(key).or_default().push(i);
+        rows.entry(number).or_default().push(i);
     }
     rows.into_iter()
-        .map(|(key, indices)| {
+        .map(|(number, indices)| {
+            let key = match number {
+                None => None,
+                Some(n) => Some(bucket.name(n).ok_or_else(|| {
+                    Error::execution(Diagnostic::new(format!(
+                        "partition {n} of `{}` is out of range",
+                        partition.field
+                    )))
+                })?),
+            };
             let part = take_record_batch(batch, &UInt32Array::from(indices))
                 .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
             Ok((key, part))
@@ -169,6 +230,31 @@ mod tests {
     use datafusion::arrow::array::{Date32Array, TimestampMicrosecondArray};
     use datafusion::arrow::datatypes::{Field, Schema};
     use std::sync::Arc;
+
+    /// The partition name of every row.
+    fn keys(batch: &RecordBatch, partition: &PartitionBy) -> Result<Vec<PartitionKey>> {
+        let (numbers, bucket) = buckets(batch, partition)?;
+        Ok(numbers
+            .into_iter()
+            .map(|n| n.map(|n| bucket.name(n).unwrap()))
+            .collect())
+    }
+
+    #[test]
+    fn negative_and_far_instants_name_their_partitions() {
+        for (us, granularity, name) in [
+            (-1, "day", "1969-12-31"),
+            (-1, "hour", "1969-12-31T23"),
+            (-1, "month", "1969-12-01"),
+            (-1, "year", "1969-01-01"),
+            (253_402_300_799_000_000, "day", "9999-12-31"),
+            (253_402_300_799_000_000, "month", "9999-12-01"),
+        ] {
+            let bucket = Bucket::of(granularity);
+            let number = bucket.number(us).unwrap();
+            assert_eq!(bucket.name(number).as_deref(), Some(name), "{us} {granularity}");
+        }
+    }
 
     fn partition(field: &str, granularity: &str) -> PartitionBy {
         PartitionBy {

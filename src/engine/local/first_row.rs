@@ -1,0 +1,255 @@
+//! A local-engine optimizer rule for the "first row per key" idiom:
+//!
+//! ```sql
+//! select * from t
+//! qualify row_number() over (partition by k order by o) = 1
+//! ```
+//!
+//! BigQuery runs this well. DataFusion plans it as a `BoundedWindowAggExec`
+//! that keeps state per partition key, which is fine for a few large
+//! partitions and pathological for millions of one-row ones (a dedupe of 20M
+//! sessions took minutes). The rule rewrites the plan to the same result
+//! without per-key state: sort once by `(k, o)`, and keep a row when it has no
+//! predecessor or its key differs from the predecessor's (`LAG` over that
+//! order, compared with `IS DISTINCT FROM`, so NULL keys form one group like
+//! `PARTITION BY` does). The `row_number` column stays in the schema as the
+//! constant 1, which it is for every row the filter keeps.
+//!
+//! Only the exact shape is rewritten: a filter whose conjuncts include
+//! `rn = 1` (or `rn <= 1`, `rn < 2`, either side) directly over a window node
+//! computing nothing but that `row_number()` with a `PARTITION BY`; the other
+//! conjuncts must not read `rn`. Anything else is left to DataFusion.
+
+use std::sync::Arc;
+
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{Column, Result, ScalarValue};
+use datafusion::functions_window::expr_fn::lag;
+use datafusion::logical_expr::expr::WindowFunction;
+use datafusion::logical_expr::utils::{conjunction, disjunction, split_conjunction};
+use datafusion::logical_expr::{
+    BinaryExpr, Expr, ExprFunctionExt, Filter, LogicalPlan, Operator, Projection, SortExpr,
+    Window, WindowFunctionDefinition, lit,
+};
+use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
+
+/// The rule; registered on every local session.
+#[derive(Debug, Default)]
+pub struct FirstRowPerKey;
+
+impl OptimizerRule for FirstRowPerKey {
+    fn name(&self) -> &str {
+        "cohort_first_row_per_key"
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::TopDown)
+    }
+
+    fn supports_rewrite(&self) -> bool {
+        true
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _config: &dyn OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        let LogicalPlan::Filter(filter) = &plan else {
+            return Ok(Transformed::no(plan));
+        };
+        // The filter sits on the window, or on the column-pruning projection
+        // the optimizer puts between them.
+        let (window, kept) = match filter.input.as_ref() {
+            LogicalPlan::Window(window) => (window, None),
+            LogicalPlan::Projection(projection) => match projection.input.as_ref() {
+                LogicalPlan::Window(window) if only_columns(&projection.expr) => {
+                    (window, Some(projection.expr.as_slice()))
+                }
+                _ => return Ok(Transformed::no(plan)),
+            },
+            _ => return Ok(Transformed::no(plan)),
+        };
+        let Some(shape) = FirstRowShape::of(filter, window) else {
+            return Ok(Transformed::no(plan));
+        };
+        shape.rewrite(window, kept).map(Transformed::yes)
+    }
+}
+
+fn only_columns(exprs: &[Expr]) -> bool {
+    exprs.iter().all(|e| matches!(e, Expr::Column(_)))
+}
+
+/// A matched `Filter(rn = 1 [AND others]) → Window(row_number() …)`.
+struct FirstRowShape {
+    /// The `PARTITION BY` expressions.
+    keys: Vec<Expr>,
+    /// The window's `ORDER BY` (may be empty: any row of the key).
+    order: Vec<SortExpr>,
+    /// The `row_number()` output column.
+    row_number: Column,
+    /// The filter's conjuncts other than `rn = 1`.
+    other_conditions: Vec<Expr>,
+}
+
+impl FirstRowShape {
+    fn of(filter: &Filter, window: &Window) -> Option<Self> {
+        let [expr] = window.window_expr.as_slice() else {
+            return None;
+        };
+        let Expr::WindowFunction(function) = strip_alias(expr) else {
+            return None;
+        };
+        let WindowFunction { fun, params } = function.as_ref();
+        let is_row_number = matches!(fun, WindowFunctionDefinition::WindowUDF(udf) if udf.name() == "row_number");
+        if !is_row_number
+            || params.partition_by.is_empty()
+            || !params.args.is_empty()
+            || params.filter.is_some()
+        {
+            return None;
+        }
+        let last = window.schema.fields().len().checked_sub(1)?;
+        let (qualifier, field) = window.schema.qualified_field(last);
+        let row_number = Column::new(qualifier.cloned(), field.name());
+
+        let mut first_row_conditions = 0;
+        let mut other_conditions = Vec::new();
+        for condition in split_conjunction(&filter.predicate) {
+            if keeps_first_row(condition, &row_number) {
+                first_row_conditions += 1;
+            } else if condition.column_refs().contains(&row_number) {
+                return None;
+            } else {
+                other_conditions.push(condition.clone());
+            }
+        }
+        (first_row_conditions > 0).then(|| FirstRowShape {
+            keys: params.partition_by.clone(),
+            order: params.order_by.clone(),
+            row_number,
+            other_conditions,
+        })
+    }
+
+    /// `Projection(the columns kept, rn as 1) → Filter(first of its key AND
+    /// others) → Window(LAG over (keys, order)) → input`. `kept` is the
+    /// pruning projection's columns when there was one, else every column.
+    fn rewrite(self, window: &Window, kept: Option<&[Expr]>) -> Result<LogicalPlan> {
+        let input = Arc::clone(&window.input);
+        let input_columns: Vec<Column> = input.schema().columns();
+
+        let mut order: Vec<SortExpr> = self
+            .keys
+            .iter()
+            .map(|key| key.clone().sort(true, true))
+            .collect();
+        order.extend(self.order.iter().cloned());
+        let over = |value: Expr| lag(value, Some(1), None).order_by(order.clone()).build();
+        let mut lags = vec![over(lit(true))?];
+        for key in &self.keys {
+            lags.push(over(key.clone())?);
+        }
+        let lag_window = Window::try_new(lags, input)?;
+        let lag_columns: Vec<Column> = (input_columns.len()..lag_window.schema.fields().len())
+            .map(|i| {
+                let (qualifier, field) = lag_window.schema.qualified_field(i);
+                Column::new(qualifier.cloned(), field.name())
+            })
+            .collect();
+        let Some((has_previous, previous_keys)) = lag_columns.split_first() else {
+            return Ok(LogicalPlan::Window(lag_window));
+        };
+
+        // The first row of the whole order, or a key unlike the row before.
+        let mut first_of_key = vec![Expr::Column(has_previous.clone()).is_null()];
+        for (key, previous) in self.keys.iter().zip(previous_keys) {
+            first_of_key.push(Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(key.clone()),
+                Operator::IsDistinctFrom,
+                Box::new(Expr::Column(previous.clone())),
+            )));
+        }
+        let mut conditions = vec![disjunction(first_of_key).unwrap_or_else(|| lit(true))];
+        conditions.extend(self.other_conditions);
+        let predicate = conjunction(conditions).unwrap_or_else(|| lit(true));
+        let filtered = Filter::try_new(predicate, Arc::new(LogicalPlan::Window(lag_window)))?;
+
+        let row_number_as_one = || {
+            lit(ScalarValue::UInt64(Some(1)))
+                .alias_qualified(self.row_number.relation.clone(), self.row_number.name.clone())
+        };
+        let projection: Vec<Expr> = match kept {
+            None => input_columns
+                .into_iter()
+                .map(Expr::Column)
+                .chain([row_number_as_one()])
+                .collect(),
+            Some(kept) => kept
+                .iter()
+                .map(|e| match e {
+                    Expr::Column(c) if *c == self.row_number => row_number_as_one(),
+                    other => other.clone(),
+                })
+                .collect(),
+        };
+        Projection::try_new(projection, Arc::new(LogicalPlan::Filter(filtered)))
+            .map(LogicalPlan::Projection)
+    }
+}
+
+fn strip_alias(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Alias(alias) => strip_alias(&alias.expr),
+        other => other,
+    }
+}
+
+/// `rn = 1`, `rn <= 1`, `rn < 2` (or mirrored), `rn` possibly cast.
+fn keeps_first_row(condition: &Expr, row_number: &Column) -> bool {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = condition else {
+        return false;
+    };
+    let is_rn = |e: &Expr| matches!(strip_cast(e), Expr::Column(c) if c == row_number);
+    let bound = |e: &Expr| match strip_cast(e) {
+        Expr::Literal(value, _) => integer(value),
+        _ => None,
+    };
+    match (is_rn(left), is_rn(right)) {
+        (true, false) => matches!(
+            (op, bound(right)),
+            (Operator::Eq | Operator::LtEq, Some(1)) | (Operator::Lt, Some(2))
+        ),
+        (false, true) => matches!(
+            (op, bound(left)),
+            (Operator::Eq | Operator::GtEq, Some(1)) | (Operator::Gt, Some(2))
+        ),
+        _ => false,
+    }
+}
+
+fn strip_cast(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Cast(cast) => strip_cast(&cast.expr),
+        Expr::TryCast(cast) => strip_cast(&cast.expr),
+        other => other,
+    }
+}
+
+fn integer(value: &ScalarValue) -> Option<i128> {
+    match value {
+        ScalarValue::Int8(v) => v.map(i128::from),
+        ScalarValue::Int16(v) => v.map(i128::from),
+        ScalarValue::Int32(v) => v.map(i128::from),
+        ScalarValue::Int64(v) => v.map(i128::from),
+        ScalarValue::UInt8(v) => v.map(i128::from),
+        ScalarValue::UInt16(v) => v.map(i128::from),
+        ScalarValue::UInt32(v) => v.map(i128::from),
+        ScalarValue::UInt64(v) => v.map(i128::from),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
