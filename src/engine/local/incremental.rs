@@ -192,7 +192,9 @@ impl<'a> FreshFiles<'a> {
 
 fn open_writer(path: &Path, schema: &SchemaRef) -> Result<ArrowWriter<File>> {
     let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-    ArrowWriter::try_new(file, Arc::clone(schema), None).map_err(|e| parquet_error(path, &e))
+    let properties = session::parquet_properties(schema);
+    ArrowWriter::try_new(file, Arc::clone(schema), Some(properties))
+        .map_err(|e| parquet_error(path, &e))
 }
 
 /// Apply `batch` to the table in `old`, writing the new version into `version`.

@@ -10,6 +10,9 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::schema::types::ColumnPath;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::LocalSettings;
@@ -54,6 +57,26 @@ pub fn written_rows(batches: &[RecordBatch]) -> u64 {
         .filter_map(|b| b.column(0).as_any().downcast_ref::<UInt64Array>())
         .flat_map(|a| a.iter().flatten())
         .sum()
+}
+
+/// The Parquet settings of the files the local engine writes itself
+/// (incremental tables): LZ4, fast to write and to read back; dictionary
+/// encoding only for text columns, where values repeat (for ids and
+/// timestamps it would intern every value for nothing); page statistics, so
+/// later reads skip what a filter excludes.
+pub fn parquet_properties(schema: &Schema) -> WriterProperties {
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .set_dictionary_enabled(false);
+    for field in schema.fields() {
+        if matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            builder = builder.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), true);
+        }
+    }
+    builder.build()
 }
 
 /// A Parquet file with `schema` and no rows (DataFusion writes nothing for empty results).
