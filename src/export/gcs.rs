@@ -198,7 +198,8 @@ impl Sink for GcsSink {
 /// preconditions (`ifGenerationMatch`): the schedule state and its lock in
 /// Cloud Storage. Writes go as multipart uploads, which carry the
 /// precondition on Cloud Storage and on the fake-gcs-server emulator alike
-/// (the emulator ignores it on simple media uploads).
+/// (the emulator ignores it on simple media uploads, and on deletes: there
+/// [`GcsObjects::delete_if`] deletes whatever generation is there).
 pub struct GcsObjects {
     client: Client,
     bucket: String,
