@@ -92,6 +92,16 @@ pub async fn run(
     command: &str,
     printer: &Printer,
 ) -> Result<u8> {
+    Ok(run_with_summary(global, args, command, printer).await?.0)
+}
+
+/// [`run`], also handing back the run's results (what `run_results.json` holds).
+pub(super) async fn run_with_summary(
+    global: &GlobalArgs,
+    args: &RunArgs,
+    command: &str,
+    printer: &Printer,
+) -> Result<(u8, cohort::run::RunSummary)> {
     let session = Session::open(global)?;
     let selected = session.select(&args.select)?;
     let target_dir = session.target_dir();
@@ -187,7 +197,7 @@ pub async fn run(
     printer.summary(&summary);
 
     if summary.interrupted {
-        return Ok(EXIT_INTERRUPTED);
+        return Ok((EXIT_INTERRUPTED, summary));
     }
     let failed: Vec<_> = summary
         .results
@@ -195,12 +205,13 @@ pub async fn run(
         .filter(|r| r.status == Status::Error)
         .collect();
     let tests_failed = summary.tests.iter().any(|t| t.status.is_failure());
-    Ok(match failed.as_slice() {
+    let code = match failed.as_slice() {
         [] if tests_failed => EXIT_FAILED,
         [] => EXIT_OK,
         f if f.iter().all(|r| r.config_error) => EXIT_CONFIG,
         _ => EXIT_FAILED,
-    })
+    };
+    Ok((code, summary))
 }
 
 /// A model (or segment) whose unit test failed is not built: the run

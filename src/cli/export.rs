@@ -112,7 +112,7 @@ fn selected<'a>(session: &'a Session, names: &[String]) -> Result<Vec<&'a Export
 }
 
 /// Cloud Storage access from the target, with `STORAGE_EMULATOR_HOST` on top.
-fn gcs_settings(target: &TargetKind) -> GcsSettings {
+pub(super) fn gcs_settings(target: &TargetKind) -> GcsSettings {
     let mut settings = match target {
         TargetKind::Local(local) => local
             .storage

@@ -1,17 +1,21 @@
 //! `cohort schedule list | run-due | install`: scheduled daily refreshes.
 //! `run-due` takes the lock, runs each schedule's due days oldest first
-//! (build the selection as of D, then refresh the segments for D), records
-//! every day in the state file, and prints a one-line summary.
+//! (build the selection as of D, then refresh the segments for D, each
+//! model built once), records every day in the state (a file in `target/`
+//! or a `gs://` object) and in `target/run_history/`, and prints a one-line
+//! summary.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cohort::error::{Diagnostic, Error, Result};
 use cohort::project::Project;
+use cohort::run::Status;
 use cohort::schedule::config::{self, Schedule};
 use cohort::schedule::due;
-use cohort::schedule::lock::Lock;
-use cohort::schedule::state::{DayRun, RunStatus, State};
+use cohort::schedule::history::{self, DayRecord, StepRun};
+use cohort::schedule::state::{DayRun, RunStatus};
+use cohort::schedule::store::{StateLocation, StateStore};
 use serde_json::json;
 
 use super::args::{
@@ -26,7 +30,7 @@ const TRIGGER_EVERY_MINUTES: u32 = 15;
 
 pub async fn run(global: &GlobalArgs, command: &ScheduleCommand, printer: &Printer) -> Result<u8> {
     match command {
-        ScheduleCommand::List { output, clock } => list(global, *output, clock, printer),
+        ScheduleCommand::List { output, clock } => list(global, *output, clock, printer).await,
         ScheduleCommand::RunDue { clock } => run_due(global, now(clock)?, printer).await,
         ScheduleCommand::Daemon { clock } => daemon(global, clock, printer).await,
         ScheduleCommand::Install(args) => install(global, args, printer),
@@ -60,7 +64,26 @@ fn load(global: &GlobalArgs) -> Result<(Project, Vec<Schedule>)> {
     Ok((project, schedules))
 }
 
-fn list(
+/// Where the project's schedule state lives: `schedule_state:` of the
+/// profile target (a `gs://` folder), else the target folder.
+async fn open_store(global: &GlobalArgs, project: &Project) -> Result<StateStore> {
+    let target = super::setup::resolve_target(project, global)?;
+    let location = match target.schedule_state() {
+        Some(text) => StateLocation::parse_gcs(text).map_err(|problem| {
+            Error::config(
+                Diagnostic::new(format!(
+                    "target `{}`: schedule_state: {problem}",
+                    target.name
+                ))
+                .help("write `schedule_state: gs://BUCKET/PREFIX/` in the profile target"),
+            )
+        })?,
+        None => StateLocation::Target(project.target_dir()),
+    };
+    StateStore::open(&location, &super::export::gcs_settings(&target.kind)).await
+}
+
+async fn list(
     global: &GlobalArgs,
     output: ListOutput,
     clock: &ClockArgs,
@@ -68,13 +91,14 @@ fn list(
 ) -> Result<u8> {
     let now = now(clock)?;
     let (project, schedules) = load(global)?;
-    let state = State::load(&State::path(&project.target_dir()))?;
+    let state = open_store(global, &project).await?.load().await?;
     let mut rows = Vec::new();
     let mut text = String::new();
     for schedule in &schedules {
         let saved = state.schedule(&schedule.name);
         let last_success = saved.and_then(|s| s.last_success);
         let last_run = saved.and_then(|s| s.history.last());
+        let models: Vec<_> = saved.map(|s| s.models.iter().collect()).unwrap_or_default();
         let due_now = due::due_days(schedule, last_success, now).days;
         let next: Vec<String> = due::next_runs(schedule, now, 3)
             .iter()
@@ -94,6 +118,10 @@ fn list(
                 "day": r.day.to_string(), "status": r.status, "attempts": r.attempts,
                 "finished_at": r.finished_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             })),
+            "incremental_models": models.iter().map(|(name, m)| json!({
+                "name": name, "last_success": m.last_success.to_string(),
+                "built_at": m.built_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })).collect::<Vec<_>>(),
             "due_now": due_now.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
             "next_runs": next,
         }));
@@ -114,6 +142,15 @@ fn list(
                 status_word(run.status),
                 run.attempts,
                 run.finished_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        for (name, model) in &models {
+            text.push_str(&format!(
+                "  incremental:  {name} built for {} (at {})\n",
+                model.last_success,
+                model
+                    .built_at
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ));
         }
@@ -156,14 +193,49 @@ fn join_days(days: &[NaiveDate], empty: &str) -> String {
 
 async fn run_due(global: &GlobalArgs, now: DateTime<Utc>, printer: &Printer) -> Result<u8> {
     let (project, schedules) = load(global)?;
+    let mut store = open_store(global, &project).await?;
+    let lock = store.lock(now).await?;
+    let ran = run_locked(global, &project, &schedules, &mut store, now, printer).await;
+    let released = store.unlock(lock).await;
+    let code = ran?;
+    released?;
+    Ok(code)
+}
+
+/// Test hook, not a user feature (hence undocumented in the README): with
+/// `COHORT_TEST_HOLD_LOCK` set, `run-due` says so on stdout once it holds
+/// the lock and has read the state, then waits for its stdin to close. A
+/// test can so run a second process, or change the state, while this one
+/// provably holds the lock, without any timing.
+const HOLD_LOCK_ENV: &str = "COHORT_TEST_HOLD_LOCK";
+
+async fn hold_lock_for_tests(printer: &Printer) {
+    if std::env::var_os(HOLD_LOCK_ENV).is_none() {
+        return;
+    }
+    printer.data("schedule run-due: holding the lock");
+    let _ = tokio::task::spawn_blocking(|| {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+    })
+    .await;
+}
+
+/// run-due's work, once the lock is held.
+async fn run_locked(
+    global: &GlobalArgs,
+    project: &Project,
+    schedules: &[Schedule],
+    store: &mut StateStore,
+    now: DateTime<Utc>,
+    printer: &Printer,
+) -> Result<u8> {
     let target_dir = project.target_dir();
-    let _lock = Lock::acquire(&Lock::path(&target_dir), now)?;
-    let state_path = State::path(&target_dir);
-    let mut state = State::load(&state_path)?;
+    let mut state = store.load().await?;
+    hold_lock_for_tests(printer).await;
     let mut succeeded: Vec<String> = Vec::new();
     let mut failed: Vec<String> = Vec::new();
     let mut exit = EXIT_OK;
-    for schedule in &schedules {
+    for schedule in schedules {
         let due = due::due_days(schedule, state.last_success(&schedule.name), now);
         if !due.skipped.is_empty() {
             printer.info(&format!(
@@ -176,15 +248,30 @@ async fn run_due(global: &GlobalArgs, now: DateTime<Utc>, printer: &Printer) -> 
         }
         for day in due.days {
             let started_at = Utc::now();
-            let (code, attempts) = run_day_with_retries(global, schedule, day, printer).await?;
+            let mut steps = Vec::new();
+            let (code, attempts) =
+                run_day_with_retries(global, schedule, day, &mut steps, printer).await?;
             if code == EXIT_INTERRUPTED {
                 return Ok(EXIT_INTERRUPTED);
             }
+            let finished_at = Utc::now();
             let status = if code == EXIT_OK {
                 RunStatus::Success
             } else {
                 RunStatus::Failed
             };
+            history::append(
+                &target_dir,
+                &DayRecord {
+                    schedule: &schedule.name,
+                    day,
+                    status,
+                    attempts,
+                    started_at,
+                    finished_at,
+                    steps: &steps,
+                },
+            )?;
             state.record(
                 &schedule.name,
                 DayRun {
@@ -192,10 +279,15 @@ async fn run_due(global: &GlobalArgs, now: DateTime<Utc>, printer: &Printer) -> 
                     status,
                     attempts,
                     started_at,
-                    finished_at: Utc::now(),
+                    finished_at,
                 },
             );
-            state.save(&state_path)?;
+            for result in steps.iter().flat_map(|s| &s.summary.results) {
+                if result.materialization == "incremental" && result.status == Status::Success {
+                    state.record_model(&schedule.name, &result.name, day, finished_at);
+                }
+            }
+            store.save(&state).await?;
             printer.event(json!({
                 "event": "schedule_day", "schedule": schedule.name, "date": day.to_string(),
                 "status": status, "attempts": attempts,
@@ -329,6 +421,7 @@ async fn run_day_with_retries(
     global: &GlobalArgs,
     schedule: &Schedule,
     day: NaiveDate,
+    steps: &mut Vec<StepRun>,
     printer: &Printer,
 ) -> Result<(u8, u32)> {
     let mut attempts = 0;
@@ -339,7 +432,7 @@ async fn run_day_with_retries(
             schedule.name,
             schedule.retries + 1
         ));
-        let code = match run_day(global, schedule, day, printer).await {
+        let code = match run_day(global, schedule, day, attempts, steps, printer).await {
             Ok(code) => code,
             Err(error @ Error::Execution(_)) => {
                 printer.error(&error);
@@ -356,14 +449,17 @@ async fn run_day_with_retries(
     }
 }
 
-/// One day: build the selection as of `day`, refresh the segments for
-/// `day`, then write the day's exports. A failed step stops the day before
-/// the next: nothing is exported from a failed build or refresh (and
-/// `cohort export` itself refuses a drift-blocked day).
+/// One day: build the selection as of `day` (with its tests), refresh the
+/// segments for `day` (building only what the first build did not), then
+/// write the day's exports. A failed step stops the day before the next:
+/// nothing is exported from a failed build or refresh (and `cohort export`
+/// itself refuses a drift-blocked day). Each build's results go to `steps`.
 async fn run_day(
     global: &GlobalArgs,
     schedule: &Schedule,
     day: NaiveDate,
+    attempt: u32,
+    steps: &mut Vec<StepRun>,
     printer: &Printer,
 ) -> Result<u8> {
     let global = super::segments::as_of(global, day)?;
@@ -378,7 +474,13 @@ async fn run_day(
             junit: None,
             store_failures: false,
         };
-        let code = super::build::run(&global, &args, "build", printer).await?;
+        let (code, summary) =
+            super::build::run_with_summary(&global, &args, "build", printer).await?;
+        steps.push(StepRun {
+            attempt,
+            step: "build",
+            summary,
+        });
         if code != EXIT_OK {
             printer.info(&format!(
                 "schedule {}: the build of {day} failed; its segments are not refreshed",
@@ -395,7 +497,15 @@ async fn run_day(
             to: None,
             accept_drift: false,
         };
-        let code = super::segments::refresh_day(&global, &args, day, printer).await?;
+        let (code, summary) =
+            super::segments::refresh_day(&global, &args, day, &schedule.select, printer).await?;
+        if let Some(summary) = summary {
+            steps.push(StepRun {
+                attempt,
+                step: "segments_refresh",
+                summary,
+            });
+        }
         if code != EXIT_OK {
             printer.info(&format!(
                 "schedule {}: the segments refresh of {day} failed; nothing is exported",
@@ -457,7 +567,8 @@ fn systemd(dir: &Path, exe: &Path) -> String {
 fn github_actions() -> String {
     format!(
         r#"# .github/workflows/cohort-schedule.yml
-# run-due keeps its state in target/schedule_state.json; the cache steps carry it from run to run.
+# run-due keeps its state in target/schedule_state.json; the cache steps carry it from run to run
+# (or set `schedule_state: gs://BUCKET/PREFIX/` in the profile target and drop them).
 name: cohort schedules
 on:
   schedule:

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use cohort::compile::segment::daily::{self, DailyTables, STATUS_BLOCKED};
 use cohort::engine::local::LocalEngine;
 use cohort::error::{Diagnostic, Error, Result};
+use cohort::run::RunSummary;
 use serde_json::json;
 
 use super::args::{GlobalArgs, RefreshArgs, RunArgs, SegmentsCommand, SelectArgs};
@@ -43,7 +44,7 @@ async fn refresh(global: &GlobalArgs, args: &RefreshArgs, printer: &Printer) -> 
         _ => vec![Session::open(global)?.project.as_of],
     };
     for day in days {
-        let code = refresh_day(global, args, day, printer).await?;
+        let (code, _) = refresh_day(global, args, day, &[], printer).await?;
         if code != EXIT_OK {
             return Ok(code);
         }
@@ -72,12 +73,17 @@ pub(super) fn as_of(global: &GlobalArgs, day: NaiveDate) -> Result<GlobalArgs> {
     Ok(global)
 }
 
+/// Refresh `day`: build the selected segments and their upstream as of
+/// `day`, except the nodes `already_built` selects (a schedule's build of
+/// the same day), then replace the day in the daily tables. The build's
+/// results come back with the exit code (none when nothing was left to build).
 pub(super) async fn refresh_day(
     global: &GlobalArgs,
     args: &RefreshArgs,
     day: NaiveDate,
+    already_built: &[String],
     printer: &Printer,
-) -> Result<u8> {
+) -> Result<(u8, Option<RunSummary>)> {
     let global = as_of(global, day)?;
     let session = Session::open(&global)?;
     let segments = daily::daily_segments(
@@ -103,20 +109,27 @@ pub(super) async fn refresh_day(
     let build = RunArgs {
         select: SelectArgs {
             select: selected.iter().map(|n| format!("+{n}")).collect(),
-            exclude: Vec::new(),
+            exclude: already_built.to_vec(),
         },
         threads: None,
         full_refresh: false,
         junit: None,
         store_failures: false,
     };
-    let code = super::build::run(&global, &build, "run", printer).await?;
-    if code != EXIT_OK {
-        printer.info(&format!(
-            "segments refresh {day}: the build failed; the daily segment tables are unchanged"
-        ));
-        return Ok(code);
-    }
+    // Every node was built (and tested) by the schedule's build of this day.
+    let summary = if session.select(&build.select)?.is_empty() {
+        None
+    } else {
+        let (code, summary) =
+            super::build::run_with_summary(&global, &build, "run", printer).await?;
+        if code != EXIT_OK {
+            printer.info(&format!(
+                "segments refresh {day}: the build failed; the daily segment tables are unchanged"
+            ));
+            return Ok((code, Some(summary)));
+        }
+        Some(summary)
+    };
     let tables = DailyTables::new(
         session.target.project().map(str::to_string),
         session.target.dataset(),
@@ -157,5 +170,5 @@ pub(super) async fn refresh_day(
             ));
         }
     }
-    Ok(if blocked > 0 { EXIT_FAILED } else { EXIT_OK })
+    Ok((if blocked > 0 { EXIT_FAILED } else { EXIT_OK }, summary))
 }

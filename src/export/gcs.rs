@@ -193,3 +193,133 @@ impl Sink for GcsSink {
         })
     }
 }
+
+/// Whole objects of one bucket read and written under generation
+/// preconditions (`ifGenerationMatch`): the schedule state and its lock in
+/// Cloud Storage. Writes go as multipart uploads, which carry the
+/// precondition on Cloud Storage and on the fake-gcs-server emulator alike
+/// (the emulator ignores it on simple media uploads, and on deletes: there
+/// [`GcsObjects::delete_if`] deletes whatever generation is there).
+pub struct GcsObjects {
+    client: Client,
+    bucket: String,
+}
+
+impl std::fmt::Debug for GcsObjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GcsObjects(gs://{})", self.bucket)
+    }
+}
+
+fn precondition_failed(e: &gcloud_storage::http::Error) -> bool {
+    matches!(e, gcloud_storage::http::Error::Response(r) if r.code == 412)
+}
+
+/// Reads retried when the object changes between its metadata and its bytes.
+const READ_ATTEMPTS: usize = 3;
+
+impl GcsObjects {
+    pub async fn connect(bucket: &str, settings: &GcsSettings) -> Result<GcsObjects> {
+        Ok(GcsObjects {
+            client: client(bucket, settings).await?,
+            bucket: bucket.to_string(),
+        })
+    }
+
+    /// `gs://bucket/name`.
+    pub fn address(&self, name: &str) -> String {
+        format!("gs://{}/{name}", self.bucket)
+    }
+
+    fn fail(&self, action: &str, name: &str, e: impl std::fmt::Display) -> Error {
+        Error::execution(
+            Diagnostic::new(format!("could not {action} {}: {e}", self.address(name))).help(
+                "check the bucket and the credentials (`storage:` in the profile target, GOOGLE_APPLICATION_CREDENTIALS or STORAGE_EMULATOR_HOST)",
+            ),
+        )
+    }
+
+    /// The object's bytes and generation; `None` when it does not exist.
+    pub async fn read(&self, name: &str) -> Result<Option<(Vec<u8>, i64)>> {
+        use gcloud_storage::http::objects::download::Range;
+        use gcloud_storage::http::objects::get::GetObjectRequest;
+        for _ in 0..READ_ATTEMPTS {
+            let request = GetObjectRequest {
+                bucket: self.bucket.clone(),
+                object: name.to_string(),
+                ..Default::default()
+            };
+            let generation = match self.client.get_object(&request).await {
+                Ok(object) => object.generation,
+                Err(e) if not_found(&e) => return Ok(None),
+                Err(e) => return Err(self.fail("read", name, e)),
+            };
+            // The bytes of exactly that generation, or a retry.
+            let pinned = GetObjectRequest {
+                if_generation_match: Some(generation),
+                ..request
+            };
+            match self
+                .client
+                .download_object(&pinned, &Range::default())
+                .await
+            {
+                Ok(bytes) => return Ok(Some((bytes, generation))),
+                Err(e) if not_found(&e) || precondition_failed(&e) => continue,
+                Err(e) => return Err(self.fail("read", name, e)),
+            }
+        }
+        Err(self.fail(
+            "read",
+            name,
+            format!("it changed during each of {READ_ATTEMPTS} reads"),
+        ))
+    }
+
+    /// Write `bytes` if the object's generation is still `if_generation`
+    /// (0: only if it does not exist). The new generation, or `None` when
+    /// the precondition failed (someone else wrote the object).
+    pub async fn write_if(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        if_generation: i64,
+    ) -> Result<Option<i64>> {
+        use gcloud_storage::http::objects::Object;
+        let object = Object {
+            name: name.to_string(),
+            content_type: Some("application/json".into()),
+            ..Default::default()
+        };
+        let request = UploadObjectRequest {
+            bucket: self.bucket.clone(),
+            if_generation_match: Some(if_generation),
+            ..Default::default()
+        };
+        match self
+            .client
+            .upload_object(&request, bytes, &UploadType::Multipart(Box::new(object)))
+            .await
+        {
+            Ok(object) => Ok(Some(object.generation)),
+            Err(e) if precondition_failed(&e) => Ok(None),
+            Err(e) => Err(self.fail("write", name, e)),
+        }
+    }
+
+    /// Delete the object if its generation is still `generation`; a missing
+    /// object or a newer generation is left alone.
+    pub async fn delete_if(&self, name: &str, generation: i64) -> Result<()> {
+        let request = DeleteObjectRequest {
+            bucket: self.bucket.clone(),
+            object: name.to_string(),
+            if_generation_match: Some(generation),
+            ..Default::default()
+        };
+        match self.client.delete_object(&request).await {
+            Ok(()) => Ok(()),
+            Err(e) if not_found(&e) || precondition_failed(&e) => Ok(()),
+            Err(e) => Err(self.fail("delete", name, e)),
+        }
+    }
+}

@@ -55,6 +55,14 @@ impl Target {
         }
     }
 
+    /// `schedule_state:` of the target, a `gs://` address checked when the profile is read.
+    pub fn schedule_state(&self) -> Option<&str> {
+        match &self.kind {
+            TargetKind::Local(l) => l.schedule_state.as_deref(),
+            TargetKind::BigQuery(b) => b.schedule_state.as_deref(),
+        }
+    }
+
     /// Default concurrency from the profile.
     pub fn threads(&self) -> Option<usize> {
         match &self.kind {
@@ -79,9 +87,13 @@ pub struct LocalTarget {
     /// DataFusion memory limit, e.g. `4GB` (default: no limit).
     #[serde(default)]
     pub memory_limit: Option<String>,
-    /// Cloud Storage for exports (endpoint, credentials).
+    /// Cloud Storage for exports and a `gs://` schedule state (endpoint, credentials).
     #[serde(default)]
     pub storage: Option<super::StorageProfile>,
+    /// Where `cohort schedule` keeps its state and lock: `gs://bucket/prefix/`
+    /// (default: the project's target folder).
+    #[serde(default)]
+    pub schedule_state: Option<String>,
 }
 
 impl Default for LocalTarget {
@@ -92,6 +104,7 @@ impl Default for LocalTarget {
             threads: None,
             memory_limit: None,
             storage: None,
+            schedule_state: None,
         }
     }
 }
@@ -138,6 +151,10 @@ pub struct BigQueryTarget {
     pub api_base_url: Option<String>,
     #[serde(default)]
     pub threads: Option<usize>,
+    /// Where `cohort schedule` keeps its state and lock: `gs://bucket/prefix/`
+    /// (default: the project's target folder).
+    #[serde(default)]
+    pub schedule_state: Option<String>,
 }
 
 fn default_method() -> String {
@@ -182,10 +199,20 @@ pub(super) fn parse(name: &str, value: &serde_json::Value, file: &Path) -> Resul
             ));
         }
     };
-    Ok(Target {
+    let target = Target {
         name: name.to_string(),
         kind,
-    })
+    };
+    if let Some(state) = target.schedule_state()
+        && let Err(problem) = crate::schedule::store::StateLocation::parse_gcs(state)
+    {
+        return Err(Error::config(
+            Diagnostic::new(format!("target `{name}`: schedule_state: {problem}"))
+                .at(at)
+                .help("write `schedule_state: gs://BUCKET/PREFIX/`, or remove it to keep the state in the target folder"),
+        ));
+    }
+    Ok(target)
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(
@@ -234,5 +261,23 @@ mod tests {
         let err = parse("dev", &value, Path::new("profiles.yml")).unwrap_err();
         let d = err.diagnostic().unwrap();
         assert_eq!(d.help.as_deref(), Some("did you mean `dataset`?"), "{d}");
+    }
+
+    #[test]
+    fn schedule_state_must_be_a_gs_address() {
+        let value =
+            serde_json::json!({"type": "local", "schedule_state": "gs://state-bucket/shop/"});
+        let target = parse("dev", &value, Path::new("profiles.yml")).unwrap();
+        assert_eq!(target.schedule_state(), Some("gs://state-bucket/shop/"));
+        let value = serde_json::json!({"type": "bigquery", "project": "p", "dataset": "d",
+            "schedule_state": "/var/lib/cohort"});
+        let err = parse("prod", &value, Path::new("profiles.yml")).unwrap_err();
+        assert!(err.is_config(), "{err}");
+        assert!(
+            err.to_string().contains(
+                "target `prod`: schedule_state: `/var/lib/cohort` is not a gs:// address"
+            ),
+            "{err}"
+        );
     }
 }

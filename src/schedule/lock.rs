@@ -1,8 +1,10 @@
 //! The run lock (`target/schedule.lock`): a file created exclusively, holding
-//! the owner's pid and start time, removed when the run ends. A lock whose
-//! process is gone, or older than [`STALE_AFTER_HOURS`], is *stale*: it is
-//! reported with how to remove it, never broken silently, because the run
-//! that left it may have left work half done.
+//! the owner's pid, host and start time, removed when the run ends. A lock
+//! whose process is gone (checked on the same host only), or older than
+//! [`STALE_AFTER_HOURS`], is *stale*: it is reported with how to remove it,
+//! never broken silently, because the run that left it may have left work
+//! half done. The same owner record and checks serve the Cloud Storage lock
+//! ([`super::store`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,9 +26,21 @@ pub struct LockOwner {
     pub pid: u32,
     /// RFC 3339.
     pub started_at: String,
+    /// The owner's host name: its pid means nothing on another host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl LockOwner {
+    /// This process, starting at `now`.
+    pub fn this_process(now: DateTime<Utc>) -> LockOwner {
+        LockOwner {
+            pid: std::process::id(),
+            started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            host: this_host(),
+        }
+    }
+
     fn started(&self) -> Option<DateTime<Utc>> {
         DateTime::parse_from_rfc3339(&self.started_at)
             .ok()
@@ -47,14 +61,37 @@ impl Lock {
     }
 
     /// Take the lock at `path` for this process, or explain who holds it.
+    ///
+    /// The owner record is written to a private file first and hard-linked
+    /// to `path`, which fails if `path` exists: the lock appears with its
+    /// content, so a racing run never reads a lock file still empty. Where
+    /// hard links are not supported, the file is created exclusively and
+    /// then written.
     pub fn acquire(path: &Path, now: DateTime<Utc>) -> Result<Lock> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-        }
-        let owner = LockOwner {
-            pid: std::process::id(),
-            started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
         };
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        let text = serde_json::to_string(&LockOwner::this_process(now)).unwrap_or_default();
+        let held = || held_error(&path.display().to_string(), read_owner(path), now);
+        let private = parent.join(format!(".{LOCK_FILE}.{}", std::process::id()));
+        let written = std::fs::File::create(&private).and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        });
+        let linked = written.and_then(|()| std::fs::hard_link(&private, path));
+        let _ = std::fs::remove_file(&private);
+        match linked {
+            Ok(()) => {
+                crate::artifacts::sync_dir(parent)?;
+                return Ok(Lock {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(held()),
+            Err(_) => {}
+        }
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -64,15 +101,12 @@ impl Lock {
                 let lock = Lock {
                     path: path.to_path_buf(),
                 };
-                let text = serde_json::to_string(&owner).unwrap_or_default();
                 file.write_all(text.as_bytes())
                     .and_then(|()| file.sync_all())
                     .map_err(|e| Error::io("write", path, e))?;
                 Ok(lock)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Err(held_error(path, read_owner(path), now))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(held()),
             Err(e) => Err(Error::io("create", path, e)),
         }
     }
@@ -91,7 +125,8 @@ fn read_owner(path: &Path) -> Option<LockOwner> {
 
 /// Why a lock is stale, if it is.
 pub fn stale_reason(owner: &LockOwner, now: DateTime<Utc>) -> Option<String> {
-    if !process_is_alive(owner.pid) {
+    let same_host = owner.host.is_none() || owner.host == this_host();
+    if same_host && !process_is_alive(owner.pid) {
         return Some(format!("its process {} is no longer running", owner.pid));
     }
     let Some(started) = owner.started() else {
@@ -109,16 +144,15 @@ pub fn stale_reason(owner: &LockOwner, now: DateTime<Utc>) -> Option<String> {
     })
 }
 
-fn held_error(path: &Path, owner: Option<LockOwner>, now: DateTime<Utc>) -> Error {
+/// The error for a lock at `path` (a file or a `gs://` address) held by `owner`.
+pub fn held_error(path: &str, owner: Option<LockOwner>, now: DateTime<Utc>) -> Error {
     let remove = format!(
-        "make sure no `cohort schedule` is running for this project, check the last run with `cohort schedule list`, then remove {}",
-        path.display()
+        "make sure no `cohort schedule` is running for this project, check the last run with `cohort schedule list`, then remove {path}"
     );
     let Some(owner) = owner else {
         return Error::execution(
             Diagnostic::new(format!(
-                "the schedule lock {} exists but cannot be read",
-                path.display()
+                "the schedule lock {path} exists but cannot be read"
             ))
             .help(remove),
         );
@@ -127,21 +161,37 @@ fn held_error(path: &Path, owner: Option<LockOwner>, now: DateTime<Utc>) -> Erro
     match stale_reason(&owner, now) {
         Some(reason) => Error::execution(
             Diagnostic::new(format!(
-                "stale schedule lock {} (pid {}, since {since}): {reason}; the run that held it may have stopped halfway",
-                path.display(),
-                owner.pid
+                "stale schedule lock {path} (pid {}{}, since {since}): {reason}; the run that held it may have stopped halfway",
+                owner.pid,
+                on_host(&owner)
             ))
             .help(remove),
         ),
         None => Error::execution(
             Diagnostic::new(format!(
-                "another schedule run holds the lock {} (pid {}, since {since}); nothing was run",
-                path.display(),
-                owner.pid
+                "another schedule run holds the lock {path} (pid {}{}, since {since}); nothing was run",
+                owner.pid,
+                on_host(&owner)
             ))
             .help("runs never overlap; the next call runs what is still due"),
         ),
     }
+}
+
+fn on_host(owner: &LockOwner) -> String {
+    match &owner.host {
+        Some(host) if owner.host != this_host() => format!(" on host {host}"),
+        _ => String::new(),
+    }
+}
+
+/// This machine's host name, when it can be read.
+pub fn this_host() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
 }
 
 #[cfg(target_os = "linux")]
@@ -194,12 +244,21 @@ mod tests {
         let owner = LockOwner {
             pid: dead_pid,
             started_at: now().to_rfc3339(),
+            host: None,
         };
         assert!(stale_reason(&owner, now()).is_some_and(|r| r.contains("no longer running")));
         let alive = LockOwner {
             pid: std::process::id(),
             started_at: now().to_rfc3339(),
+            host: this_host(),
         };
+        // A dead pid on another host says nothing: only the age counts there.
+        let elsewhere = LockOwner {
+            host: Some("another-host.invalid".into()),
+            ..owner.clone()
+        };
+        assert_eq!(stale_reason(&elsewhere, now() + Duration::hours(1)), None);
+        assert!(stale_reason(&elsewhere, now() + Duration::hours(7)).is_some());
         assert_eq!(stale_reason(&alive, now() + Duration::hours(1)), None);
         assert!(
             stale_reason(&alive, now() + Duration::hours(7))

@@ -1,7 +1,9 @@
-//! The schedule state file (`target/schedule_state.json`): per schedule, the
-//! last successfully run day, the last run and a short run history. It is
-//! written through a temporary file, flushed to disk, then renamed into
-//! place, so a crash leaves either the old or the new state.
+//! The schedule state file (`target/schedule_state.json`, or an object in
+//! Cloud Storage, see [`super::store`]): per schedule, the last
+//! successfully run day, per incremental model the last day the schedule
+//! built it, and a short run history. A file is written through a
+//! temporary file, flushed to disk, then renamed into place, so a crash
+//! leaves either the old or the new state.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,9 +33,23 @@ pub struct ScheduleState {
     /// The latest day that ran successfully; the next run starts after it.
     #[serde(default, with = "text::optional_day")]
     pub last_success: Option<NaiveDate>,
+    /// Per incremental model the schedule builds: its latest successful build.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelState>,
     /// Runs, oldest first (at most [`HISTORY_LIMIT`]).
     #[serde(default)]
     pub history: Vec<DayRun>,
+}
+
+/// An incremental model's latest successful build by a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelState {
+    /// The latest day (`as_of`) it was built for.
+    #[serde(with = "text::day")]
+    pub last_success: NaiveDate,
+    /// When that build's day-run finished.
+    #[serde(with = "text::instant")]
+    pub built_at: DateTime<Utc>,
 }
 
 /// How one day's run ended.
@@ -117,27 +133,37 @@ impl State {
 
     /// Read the state; a missing file is an empty state.
     pub fn load(path: &Path) -> Result<State> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
             Err(e) => return Err(Error::io("read", path, e)),
         };
-        serde_json::from_str(&text).map_err(|e| {
+        State::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Parse the state read from `address` (a path or a `gs://` address, for errors).
+    pub fn from_bytes(bytes: &[u8], address: &str) -> Result<State> {
+        serde_json::from_slice(bytes).map_err(|e| {
             Error::execution(
-                Diagnostic::new(format!("{} is not a schedule state file: {e}", path.display()))
+                Diagnostic::new(format!("{address} is not a schedule state file: {e}"))
                     .help("restore it, or remove it to start over (every schedule then runs only its latest due day)"),
             )
         })
     }
 
-    /// Write the state durably and atomically.
-    pub fn save(&self, path: &Path) -> Result<()> {
+    /// The state as pretty JSON, ending with a newline.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let text = serde_json::to_string_pretty(self).map_err(|e| {
             Error::execution(Diagnostic::new(format!(
                 "cannot serialize the schedule state: {e}"
             )))
         })?;
-        write_durably(path, format!("{text}\n").as_bytes())
+        Ok(format!("{text}\n").into_bytes())
+    }
+
+    /// Write the state durably and atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_durably(path, &self.to_bytes()?)
     }
 
     pub fn schedule(&self, name: &str) -> Option<&ScheduleState> {
@@ -157,6 +183,25 @@ impl State {
         entry.history.push(run);
         let excess = entry.history.len().saturating_sub(HISTORY_LIMIT);
         entry.history.drain(..excess);
+    }
+
+    /// Record that `schedule` built the incremental `model` for `day`,
+    /// finishing at `at`; an older day than the one recorded is ignored.
+    pub fn record_model(&mut self, schedule: &str, model: &str, day: NaiveDate, at: DateTime<Utc>) {
+        let entry = self.schedules.entry(schedule.to_string()).or_default();
+        let newer = entry
+            .models
+            .get(model)
+            .is_none_or(|m| m.last_success <= day);
+        if newer {
+            entry.models.insert(
+                model.to_string(),
+                ModelState {
+                    last_success: day,
+                    built_at: at,
+                },
+            );
+        }
     }
 }
 
@@ -189,6 +234,17 @@ mod tests {
         state.record("daily", run("2026-11-21", RunStatus::Success));
         state.record("daily", run("2026-11-22", RunStatus::Failed));
         assert_eq!(state.last_success("daily"), "2026-11-21".parse().ok());
+        let at = run("2026-11-21", RunStatus::Success).finished_at;
+        let day = |d: &str| d.parse::<NaiveDate>().expect("day");
+        state.record_model("daily", "orders_inc", day("2026-11-21"), at);
+        // A backfill of an older day does not move the model back.
+        state.record_model("daily", "orders_inc", day("2026-11-19"), at);
+        assert_eq!(
+            state
+                .schedule("daily")
+                .map(|s| s.models["orders_inc"].last_success),
+            Some(day("2026-11-21"))
+        );
         state.save(&path).expect("save");
         let loaded = State::load(&path).expect("load");
         assert_eq!(loaded, state);

@@ -1,6 +1,9 @@
 //! Scheduled refreshes (`cohort schedule ...`) on hand-made data, with the
 //! clock set by `--now`: catch-up of missed days, idempotent run-due, the
-//! lock (held and stale), a failed day retried, list and install output.
+//! lock (held, stale, and two real processes racing for it), a failed day
+//! retried, each model built once a day, the per-day run history, the
+//! incremental models' state, state kept in Cloud Storage (fake-gcs-server),
+//! list and install output.
 
 use std::path::Path;
 
@@ -459,4 +462,480 @@ fn the_daemon_runs_what_is_due_then_stops_cleanly_on_sigterm() {
         json!("2026-11-23")
     );
     assert!(!d.join("target/schedule.lock").exists());
+}
+
+/// `project()` with an incremental staging model under `people`, tests on
+/// both, and a schedule building `+people` then refreshing the segments.
+fn incremental_project() -> tempfile::TempDir {
+    let dir = project();
+    let d = dir.path();
+    write(
+        d,
+        "models/people_inc.sql",
+        "{{ config(materialized='incremental', unique_key='id') }}\nselect id, revenue, seen_at from {{ source('crm', 'raw_people') }}\n{% if is_incremental() %}\nwhere seen_at >= {{ incremental_since('seen_at') }}\n{% endif %}\n",
+    );
+    write(
+        d,
+        "models/people.sql",
+        "select id, revenue, seen_at from {{ ref('people_inc') }}\n",
+    );
+    write(
+        d,
+        "models/people.yml",
+        "models:\n  - name: people_inc\n    columns:\n      - name: id\n        tests: [not_null]\n  - name: people\n    columns:\n      - name: id\n        tests: [not_null]\n",
+    );
+    write(
+        d,
+        "schedules/daily.yml",
+        "schedules:\n  - name: daily\n    cron: \"0 5 * * *\"\n    select: [\"+people\"]\n    refresh_segments: true\n    catch_up: 7 days\n",
+    );
+    dir
+}
+
+/// The day-run files of `target/run_history/`, oldest first.
+fn history_files(dir: &Path) -> Vec<Value> {
+    let folder = dir.join("target/run_history");
+    let mut paths: Vec<_> = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries.map(|e| e.expect("entry").path()).collect(),
+        Err(_) => return Vec::new(),
+    };
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            serde_json::from_str(&std::fs::read_to_string(p).expect("history file"))
+                .expect("history json")
+        })
+        .collect()
+}
+
+/// The names of the nodes each step of a day-run built, per step.
+fn built(day_run: &Value) -> Vec<(String, Vec<String>)> {
+    day_run["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            let names = s["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .map(|r| r["name"].as_str().expect("name").to_string())
+                .collect();
+            (s["step"].as_str().expect("step").to_string(), names)
+        })
+        .collect()
+}
+
+#[test]
+fn each_model_builds_once_a_day_with_its_tests_and_every_day_run_is_kept() {
+    let project = incremental_project();
+    let d = project.path();
+    run_due(d, "2026-11-22T05:00:00Z").ok();
+    run_due(d, "2026-11-23T05:00:00Z").ok();
+    let history = history_files(d);
+    assert_eq!(history.len(), 2, "{history:#?}");
+    for (day_run, day) in history.iter().zip(["2026-11-22", "2026-11-23"]) {
+        assert_eq!(day_run["schedule"], json!("daily"));
+        assert_eq!(day_run["date"], json!(day));
+        assert_eq!(day_run["status"], json!("success"));
+        // The build builds the selection; the refresh only what is left.
+        assert_eq!(
+            built(day_run),
+            vec![
+                (
+                    "build".to_string(),
+                    vec!["people_inc".to_string(), "people".to_string()]
+                ),
+                (
+                    "segments_refresh".to_string(),
+                    vec!["segment_recent".to_string()]
+                ),
+            ],
+            "{day_run:#}"
+        );
+        // The selection's tests still ran, in the build.
+        let tests = day_run["steps"][0]["tests"].as_array().expect("tests");
+        let passed: Vec<&str> = tests
+            .iter()
+            .filter(|t| t["status"] == json!("pass"))
+            .filter_map(|t| t["node"].as_str())
+            .collect();
+        assert_eq!(passed.len(), 2, "{tests:#?}");
+        assert!(passed.contains(&"people") && passed.contains(&"people_inc"));
+    }
+    // run_results.json keeps meaning the last command's results.
+    let last: Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("target/run_results.json")).expect("run_results"),
+    )
+    .expect("json");
+    assert_eq!(last["results"].as_array().map(Vec::len), Some(1));
+    assert_eq!(last["results"][0]["name"], json!("segment_recent"));
+}
+
+#[test]
+fn the_state_and_list_show_each_incremental_model_s_last_build() {
+    let project = incremental_project();
+    let d = project.path();
+    run_due(d, "2026-11-22T05:00:00Z").ok();
+    run_due(d, "2026-11-23T05:00:00Z").ok();
+    let daily = &state(d)["schedules"]["daily"];
+    let models = daily["models"].as_object().expect("models");
+    // Only the incremental model; `people` is a view.
+    assert_eq!(models.keys().collect::<Vec<_>>(), vec!["people_inc"]);
+    assert_eq!(models["people_inc"]["last_success"], json!("2026-11-23"));
+    assert_eq!(
+        models["people_inc"]["built_at"],
+        daily["history"][1]["finished_at"]
+    );
+    let out = run(
+        d,
+        &[
+            "schedule",
+            "list",
+            "--output",
+            "json",
+            "--now",
+            "2026-11-23T06:00:00Z",
+        ],
+    )
+    .ok();
+    let listed: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(
+        listed[0]["incremental_models"],
+        json!([{
+            "name": "people_inc",
+            "last_success": "2026-11-23",
+            "built_at": daily["history"][1]["finished_at"],
+        }])
+    );
+    let text = run(d, &["schedule", "list", "--now", "2026-11-23T06:00:00Z"]).ok();
+    assert!(
+        text.stdout
+            .contains("  incremental:  people_inc built for 2026-11-23 (at "),
+        "{}",
+        text.stdout
+    );
+
+    // A day whose incremental model fails records nothing new for it.
+    write(
+        d,
+        "data/raw_people.csv",
+        "id,email,revenue,seen_at,consent\n1,a@x.com,not-a-number,2026-11-24,true\n",
+    );
+    run_due(d, "2026-11-24T05:00:00Z").expect_code(1);
+    let daily = &state(d)["schedules"]["daily"];
+    assert_eq!(
+        daily["models"]["people_inc"]["last_success"],
+        json!("2026-11-23")
+    );
+}
+
+/// A `run-due` at `now` that stops once it holds the lock (the hidden test
+/// hook), with every stream piped.
+fn held_run_due(dir: &Path, now: &str) -> std::process::Child {
+    use std::process::Stdio;
+    crate::support::cohort(dir)
+        .args(["schedule", "run-due", "--now", now])
+        .env("COHORT_TEST_HOLD_LOCK", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run-due")
+}
+
+/// Stdout lines of `child` sent as (index, line); `None` at its end.
+fn forward_lines(
+    child: &mut std::process::Child,
+    index: usize,
+    to: std::sync::mpsc::Sender<(usize, Option<String>)>,
+) -> std::thread::JoinHandle<Vec<String>> {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            seen.push(line.clone());
+            let _ = to.send((index, Some(line)));
+        }
+        let _ = to.send((index, None));
+        seen
+    })
+}
+
+const HOLDING: &str = "schedule run-due: holding the lock";
+
+#[test]
+fn two_run_due_processes_race_and_exactly_one_runs_the_day() {
+    use std::io::Read;
+    let project = project();
+    let d = project.path();
+    // Both start at once; each pauses once it holds the lock, so the
+    // winner holds it until the loser has finished.
+    let mut children = [
+        held_run_due(d, "2026-11-23T05:00:00Z"),
+        held_run_due(d, "2026-11-23T05:00:00Z"),
+    ];
+    let (tx, rx) = std::sync::mpsc::channel();
+    let readers: Vec<_> = children
+        .iter_mut()
+        .enumerate()
+        .map(|(i, c)| forward_lines(c, i, tx.clone()))
+        .collect();
+    drop(tx);
+    let (mut winner, mut ended) = (None, Vec::new());
+    while winner.is_none() || ended.is_empty() {
+        match rx.recv() {
+            Ok((i, Some(line))) if line == HOLDING => winner = Some(i),
+            Ok((i, None)) => ended.push(i),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+        assert!(
+            ended.len() < 2,
+            "both runs ended without one holding the lock"
+        );
+    }
+    let winner = winner.expect("one run holds the lock");
+    let loser = 1 - winner;
+    assert_eq!(ended, vec![loser]);
+    // Let the winner go on.
+    drop(children[winner].stdin.take());
+    let mut codes = Vec::new();
+    let mut stderrs = Vec::new();
+    for child in children.iter_mut() {
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("read stderr");
+        codes.push(child.wait().expect("wait").code());
+        stderrs.push(stderr);
+    }
+    let stdouts: Vec<Vec<String>> = readers
+        .into_iter()
+        .map(|r| r.join().expect("reader"))
+        .collect();
+    assert_eq!(codes[winner], Some(0), "{}", stderrs[winner]);
+    assert_eq!(codes[loser], Some(1), "{}", stderrs[loser]);
+    let winner_pid = children[winner].id();
+    assert!(
+        stderrs[loser].contains(&format!(
+            "another schedule run holds the lock {}",
+            d.join("target/schedule.lock").display()
+        )) && stderrs[loser].contains(&format!("(pid {winner_pid}, since 2026-11-23T05:00:00Z)")),
+        "{}",
+        stderrs[loser]
+    );
+    assert!(
+        !stdouts[loser]
+            .iter()
+            .any(|l| l.starts_with("schedule daily: running")),
+        "{:?}",
+        stdouts[loser]
+    );
+    assert!(
+        stdouts[winner]
+            .iter()
+            .any(|l| l == "schedule run-due: 1 day(s) succeeded (daily 2026-11-23), 0 failed"),
+        "{:?}",
+        stdouts[winner]
+    );
+    // The day ran once.
+    let history = &state(d)["schedules"]["daily"]["history"];
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "{history:#}");
+    assert_eq!(history_files(d).len(), 1);
+    assert!(!d.join("target/schedule.lock").exists());
+}
+
+mod cloud {
+    //! Helpers reading and writing the emulator's objects directly.
+    use gcloud_storage::client::{Client, ClientConfig};
+    use gcloud_storage::http::objects::delete::DeleteObjectRequest;
+    use gcloud_storage::http::objects::download::Range;
+    use gcloud_storage::http::objects::get::GetObjectRequest;
+    use gcloud_storage::http::objects::upload::{Media, UploadObjectRequest, UploadType};
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    fn client(endpoint: &str) -> Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut config = ClientConfig::default().anonymous();
+        config.storage_endpoint = endpoint.to_string();
+        Client::new(config)
+    }
+
+    pub fn read(endpoint: &str, bucket: &str, name: &str) -> Option<String> {
+        block_on(async {
+            let request = GetObjectRequest {
+                bucket: bucket.into(),
+                object: name.into(),
+                ..Default::default()
+            };
+            client(endpoint)
+                .download_object(&request, &Range::default())
+                .await
+                .ok()
+                .map(|b| String::from_utf8(b).expect("utf-8"))
+        })
+    }
+
+    pub fn put(endpoint: &str, bucket: &str, name: &str, text: &str) {
+        block_on(async {
+            let request = UploadObjectRequest {
+                bucket: bucket.into(),
+                ..Default::default()
+            };
+            client(endpoint)
+                .upload_object(
+                    &request,
+                    text.as_bytes().to_vec(),
+                    &UploadType::Simple(Media::new(name.to_string())),
+                )
+                .await
+                .expect("upload");
+        })
+    }
+
+    pub fn delete(endpoint: &str, bucket: &str, name: &str) {
+        block_on(async {
+            let request = DeleteObjectRequest {
+                bucket: bucket.into(),
+                object: name.into(),
+                ..Default::default()
+            };
+            client(endpoint)
+                .delete_object(&request)
+                .await
+                .expect("delete");
+        })
+    }
+}
+
+#[test]
+fn state_and_lock_live_in_cloud_storage_and_a_concurrent_write_is_a_conflict() {
+    use std::io::{BufRead, BufReader, Read};
+    let emulator = crate::support::GcsEmulator::start(&["cohort-state"]);
+    let gcs = emulator.endpoint.as_str();
+    let project = project();
+    let d = project.path();
+    write(
+        d,
+        "profiles.yml",
+        &format!(
+            "shop:\n  target: local\n  outputs:\n    local:\n      type: local\n      storage: {{endpoint: '{gcs}', anonymous: true}}\n      schedule_state: gs://cohort-state/prod/\n"
+        ),
+    );
+    let cloud_state = || -> Value {
+        serde_json::from_str(
+            &cloud::read(gcs, "cohort-state", "prod/schedule_state.json").expect("state object"),
+        )
+        .expect("state json")
+    };
+    run_due(d, "2026-11-23T05:00:00Z").ok();
+    assert_eq!(
+        cloud_state()["schedules"]["daily"]["last_success"],
+        json!("2026-11-23")
+    );
+    assert!(!d.join("target/schedule_state.json").exists());
+    assert_eq!(cloud::read(gcs, "cohort-state", "prod/schedule.lock"), None);
+    let listed = run(
+        d,
+        &[
+            "schedule",
+            "list",
+            "--output",
+            "json",
+            "--now",
+            "2026-11-24T05:00:00Z",
+        ],
+    )
+    .ok();
+    let listed: Value = serde_json::from_str(&listed.stdout).expect("json");
+    assert_eq!(listed[0]["last_success"], json!("2026-11-23"));
+    assert_eq!(listed[0]["due_now"], json!(["2026-11-24"]));
+
+    // A lock object of a live run stops the run; a dead one is stale and stays.
+    let lock = "prod/schedule.lock";
+    let live = json!({"pid": std::process::id(), "started_at": "2026-11-24T05:00:00Z"});
+    cloud::put(gcs, "cohort-state", lock, &live.to_string());
+    let held = run_due(d, "2026-11-24T05:00:00Z").expect_code(1);
+    assert!(
+        held.stderr
+            .contains("another schedule run holds the lock gs://cohort-state/prod/schedule.lock"),
+        "{}",
+        held.stderr
+    );
+    let mut child = std::process::Command::new("true").spawn().expect("spawn");
+    let dead = child.id();
+    child.wait().expect("wait");
+    let stale = json!({"pid": dead, "started_at": "2026-11-24T05:00:00Z"});
+    cloud::put(gcs, "cohort-state", lock, &stale.to_string());
+    let out = run_due(d, "2026-11-24T05:00:00Z").expect_code(1);
+    assert!(
+        out.stderr
+            .contains("stale schedule lock gs://cohort-state/prod/schedule.lock"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("then remove gs://cohort-state/prod/schedule.lock"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        cloud::read(gcs, "cohort-state", lock),
+        Some(stale.to_string())
+    );
+    cloud::delete(gcs, "cohort-state", lock);
+
+    // Someone writes the state while a run holds the lock: the run's save
+    // fails on the generation precondition and overwrites nothing.
+    let mut child = held_run_due(d, "2026-11-24T05:00:00Z");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert!(
+        lines.by_ref().map_while(Result::ok).any(|l| l == HOLDING),
+        "the run did not take the lock"
+    );
+    let theirs = cloud::read(gcs, "cohort-state", "prod/schedule_state.json")
+        .expect("state object")
+        .replace("\"2026-11-23\"", "\"2026-11-23\" ");
+    cloud::put(gcs, "cohort-state", "prod/schedule_state.json", &theirs);
+    drop(child.stdin.take());
+    let _rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert_eq!(child.wait().expect("wait").code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the schedule state gs://cohort-state/prod/schedule_state.json changed since this run read it"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        cloud::read(gcs, "cohort-state", "prod/schedule_state.json"),
+        Some(theirs)
+    );
+    assert_eq!(cloud::read(gcs, "cohort-state", lock), None);
+    // The next run runs the day again and records it.
+    run_due(d, "2026-11-24T05:10:00Z").ok();
+    assert_eq!(
+        cloud_state()["schedules"]["daily"]["last_success"],
+        json!("2026-11-24")
+    );
 }
