@@ -28,8 +28,8 @@ use datafusion::functions_window::expr_fn::lag;
 use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::utils::{conjunction, disjunction, split_conjunction};
 use datafusion::logical_expr::{
-    BinaryExpr, Expr, ExprFunctionExt, Filter, LogicalPlan, Operator, Projection, SortExpr,
-    Window, WindowFunctionDefinition, lit,
+    BinaryExpr, Expr, ExprFunctionExt, Filter, LogicalPlan, Operator, Projection, SortExpr, Window,
+    WindowFunctionDefinition, lit,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
@@ -102,7 +102,8 @@ impl FirstRowShape {
             return None;
         };
         let WindowFunction { fun, params } = function.as_ref();
-        let is_row_number = matches!(fun, WindowFunctionDefinition::WindowUDF(udf) if udf.name() == "row_number");
+        let is_row_number =
+            matches!(fun, WindowFunctionDefinition::WindowUDF(udf) if udf.name() == "row_number");
         if !is_row_number
             || params.partition_by.is_empty()
             || !params.args.is_empty()
@@ -177,8 +178,10 @@ impl FirstRowShape {
         let filtered = Filter::try_new(predicate, Arc::new(LogicalPlan::Window(lag_window)))?;
 
         let row_number_as_one = || {
-            lit(ScalarValue::UInt64(Some(1)))
-                .alias_qualified(self.row_number.relation.clone(), self.row_number.name.clone())
+            lit(ScalarValue::UInt64(Some(1))).alias_qualified(
+                self.row_number.relation.clone(),
+                self.row_number.name.clone(),
+            )
         };
         let projection: Vec<Expr> = match kept {
             None => input_columns

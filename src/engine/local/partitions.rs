@@ -252,7 +252,11 @@ mod tests {
         ] {
             let bucket = Bucket::of(granularity);
             let number = bucket.number(us).unwrap();
-            assert_eq!(bucket.name(number).as_deref(), Some(name), "{us} {granularity}");
+            assert_eq!(
+                bucket.name(number).as_deref(),
+                Some(name),
+                "{us} {granularity}"
+            );
         }
     }
 

@@ -73,7 +73,8 @@ pub fn parquet_properties(schema: &Schema) -> WriterProperties {
             field.data_type(),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
         ) {
-            builder = builder.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), true);
+            builder = builder
+                .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), true);
         }
     }
     builder.build()

@@ -114,4 +114,3 @@ async fn ties_keep_whole_rows() {
     let table = pretty_format_batches(&batches).unwrap().to_string();
     assert!(table.contains("| 2 | 2     |"), "{table}");
 }
-
