@@ -17,10 +17,10 @@ use super::{Path, e164_with, prepare};
 /// (NANPA, +44, +7, +39), national-prefix transform rules (BR, AR, MX, JP,
 /// GG, JE, IM, SM), leading zeros (IT,
 /// SM, VA), long and short numbering plans.
-const REGIONS: [&str; 36] = [
+const REGIONS: [&str; 38] = [
     "US", "CA", "DE", "FR", "GB", "IT", "ES", "NL", "AT", "CH", "BR", "IN", "AU", "JP", "RU", "PR",
     "JM", "GG", "JE", "IM", "KZ", "SM", "VA", "AR", "MX", "CN", "NZ", "SE", "BE", "PL", "ZA", "SG",
-    "HK", "IE", "FI", "GF",
+    "HK", "IE", "FI", "GF", "BY", "UY",
 ];
 
 const TYPES: [PhoneNumberType; 10] = [
@@ -113,6 +113,16 @@ fn corpus() -> Vec<Case> {
             push(international.clone(), code, true);
             push(international.clone(), "DE", true);
             push(format!("  {national}  "), code, true);
+            // Trunk-prefix-like digits in front of a cut number: where the
+            // library keeps or drops what looks like a national prefix.
+            for lead in ["", "0", "00", "000", "8", "80", "1", "06", "9", "90"] {
+                for cut in 0..3 {
+                    if let Some(rest) = nsn.get(cut..) {
+                        push(format!("{lead}{rest}"), code, false);
+                        push(format!("+{cc}{lead}{rest}"), code, false);
+                    }
+                }
+            }
             for (v, plausible) in variants(&nsn) {
                 // National, with and without the usual trunk prefixes.
                 push(v.clone(), code, plausible);
