@@ -164,12 +164,12 @@ impl Project {
         let (vars, as_of) = vars::resolve(&file.vars, options.vars_override.as_deref(), today)?;
 
         let mut builder = Builder::new(&root, &file);
-        for path in discover::files(&root, &file.model_paths, &["yml", "yaml"])? {
-            builder.add_schema_file(&path)?;
-        }
         let schema_files = discover::files(&root, &file.model_paths, &["yml", "yaml"])?;
+        for path in &schema_files {
+            builder.add_schema_file(path)?;
+        }
         for path in discover::files(&root, &file.segment_paths, &["yml", "yaml"])? {
-            if !schema_files.contains(&path) {
+            if schema_files.binary_search(&path).is_err() {
                 builder.add_segment_file(&path)?;
             }
         }
@@ -623,8 +623,8 @@ impl<'a> Builder<'a> {
     /// Attach YAML property entries (description, columns, config) to their SQL models.
     fn apply_properties(&mut self) -> Result<()> {
         for (def, at) in std::mem::take(&mut self.properties) {
-            let known: Vec<String> = self.models.keys().cloned().collect();
             let Some(model) = self.models.get_mut(&def.name) else {
+                let known = self.models.keys().map(String::as_str);
                 return Err(Error::config(
                     Diagnostic::new(format!(
                         "model `{}` has no `from:` and there is no `{}.sql` file",
@@ -633,7 +633,7 @@ impl<'a> Builder<'a> {
                     .at(at)
                     .help(format!(
                         "add `from: ref('...')` or `from: source('...', '...')` to declare it in YAML, or create the SQL file; {}",
-                        crate::error::suggestion(&def.name, known.iter().map(String::as_str), "model")
+                        crate::error::suggestion(&def.name, known, "model")
                     )),
                 ));
             };
