@@ -94,7 +94,7 @@ fn sources_yaml() -> String {
 /// Model `i`'s SQL: a source at the roots, else refs to earlier models.
 fn model_sql(i: usize, rng: &mut Lcg) -> String {
     let mut sql = String::new();
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         let _ = writeln!(
             sql,
             "{{{{ config(materialized='view', tags=['group_{}']) }}}}",
