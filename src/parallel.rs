@@ -6,6 +6,9 @@ use std::num::NonZeroUsize;
 
 /// Items below this many run on the calling thread (a thread costs more).
 const MIN_ITEMS_PER_THREAD: usize = 16;
+/// The main thread's usual stack (parsing and rendering recurse; a spawned
+/// thread's default of 2 MiB could fail on a model the main thread handles).
+const STACK_SIZE: usize = 8 << 20;
 
 /// `items.iter().map(f).collect()`, the items split into contiguous chunks
 /// run on up to one thread per core.
@@ -23,16 +26,23 @@ where
     let chunk = items.len().div_ceil(threads);
     let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = items
+        // A chunk whose thread cannot start runs on this thread instead.
+        let parts: Vec<_> = items
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .map(|part| {
+                let spawned = std::thread::Builder::new()
+                    .stack_size(STACK_SIZE)
+                    .spawn_scoped(scope, move || part.iter().map(f).collect::<Vec<R>>());
+                (part, spawned.ok())
+            })
             .collect();
         let mut out = Vec::with_capacity(items.len());
-        for handle in handles {
-            match handle.join() {
-                Ok(part) => out.extend(part),
+        for (part, handle) in parts {
+            match handle.map(|h| h.join()) {
+                Some(Ok(results)) => out.extend(results),
                 // A panic in `f` is a bug: surface it as the loop would have.
-                Err(panic) => std::panic::resume_unwind(panic),
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => out.extend(part.iter().map(f)),
             }
         }
         out
