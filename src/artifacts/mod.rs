@@ -1,7 +1,10 @@
 //! Files a run leaves in `target/`: the compiled SQL of every model
 //! (`compiled/`, `run/`), `manifest.json` (deterministic: the same project
 //! gives the same bytes) and `run_results.json`. Each is written to a
-//! temporary name and renamed into place.
+//! temporary name and renamed into place; compiled files whose bytes did
+//! not change are not written again ([`folder`]).
+
+mod folder;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -46,75 +49,57 @@ pub fn incremental_relative_path(node: &CompiledNode) -> PathBuf {
     node_relative_path(node).with_extension("incremental.sql")
 }
 
-/// Write `compiled/`, `run/` and `manifest.json` for `compiled` (replacing stale files).
+/// Write `compiled/` (every node's SELECT and every test's query), `run/`
+/// (every node's statement) and `manifest.json` for `compiled`. Files
+/// already holding the same bytes are left alone; files of nodes or tests
+/// that are gone are removed (see [`folder::sync`]).
 pub fn write_compiled(
     target_dir: &Path,
     project: &Project,
     compiled: &CompiledProject,
+    tests: &[CompiledTest],
 ) -> Result<()> {
-    for (folder, pick) in [
-        (
-            "compiled",
-            (|n: &CompiledNode| n.sql.as_str()) as fn(&CompiledNode) -> &str,
-        ),
-        ("run", |n: &CompiledNode| n.run_sql.as_str()),
-    ] {
-        let staging = target_dir.join(format!(".{folder}.tmp-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&staging);
-        for node in compiled.nodes.values() {
-            let path = staging.join(node_relative_path(node));
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-            }
-            fs::write(&path, pick(node)).map_err(|e| Error::io("write", &path, e))?;
-            if let Some(incremental) = &node.incremental {
-                let path = staging.join(incremental_relative_path(node));
-                let text = match folder {
-                    "compiled" => &incremental.sql,
-                    _ => &incremental.run_sql,
-                };
-                fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
-            }
-        }
-        if folder == "run" {
-            write_daily_refresh(&staging, project, compiled)?;
-        }
-        let final_dir = target_dir.join(folder);
-        if final_dir.exists() {
-            fs::remove_dir_all(&final_dir).map_err(|e| Error::io("replace", &final_dir, e))?;
-        }
-        if staging.exists() {
-            fs::rename(&staging, &final_dir).map_err(|e| Error::io("replace", &final_dir, e))?;
+    let mut selects: BTreeMap<PathBuf, &[u8]> = BTreeMap::new();
+    let mut statements: BTreeMap<PathBuf, &[u8]> = BTreeMap::new();
+    for node in compiled.nodes.values() {
+        let path = node_relative_path(node);
+        selects.insert(path.clone(), node.sql.as_bytes());
+        statements.insert(path, node.run_sql.as_bytes());
+        if let Some(incremental) = &node.incremental {
+            let path = incremental_relative_path(node);
+            selects.insert(path.clone(), incremental.sql.as_bytes());
+            statements.insert(path, incremental.run_sql.as_bytes());
         }
     }
+    for test in tests {
+        selects.insert(test_relative_path(test), test.sql.as_bytes());
+    }
+    let daily_refresh = daily_refresh_script(project, compiled);
+    if let Some(script) = &daily_refresh {
+        statements.insert(PathBuf::from(DAILY_REFRESH), script.as_bytes());
+    }
+    folder::sync(&target_dir.join("compiled"), &selects)?;
+    folder::sync(&target_dir.join("run"), &statements)?;
     write_json(&target_dir.join(MANIFEST), &manifest(project, compiled))
 }
 
 /// Where `cohort compile` writes the daily segment tables' script (under `target/run/`).
 pub const DAILY_REFRESH: &str = "segment_daily/refresh.sql";
 
-/// The BigQuery script of `cohort segments refresh` for `as_of`, every segment.
-fn write_daily_refresh(
-    run_dir: &Path,
-    project: &Project,
-    compiled: &CompiledProject,
-) -> Result<()> {
+/// The BigQuery script of `cohort segments refresh` for `as_of`, every
+/// segment; `None` without segments.
+fn daily_refresh_script(project: &Project, compiled: &CompiledProject) -> Option<String> {
     use crate::compile::segment::daily;
     let names: Vec<String> = compiled.graph.order().to_vec();
     let segments = daily::daily_segments(project, compiled, &names);
     if segments.is_empty() {
-        return Ok(());
+        return None;
     }
     let tables = daily::DailyTables::new(
         compiled.target.project().map(str::to_string),
         compiled.target.dataset(),
     );
-    let path = run_dir.join(DAILY_REFRESH);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-    }
-    let sql = daily::bigquery_script(&segments, &tables, project.as_of);
-    fs::write(&path, sql).map_err(|e| Error::io("write", &path, e))
+    Some(daily::bigquery_script(&segments, &tables, project.as_of))
 }
 
 /// The manifest as JSON: nodes, sources, parent and child maps, all in sorted order.
@@ -209,24 +194,16 @@ pub fn manifest(project: &Project, compiled: &CompiledProject) -> Value {
 
 /// `target/compiled/<dir>/tests/<test>.sql`: where a data test's query is written.
 pub fn compiled_test_path(target_dir: &Path, test: &CompiledTest) -> PathBuf {
+    target_dir.join("compiled").join(test_relative_path(test))
+}
+
+fn test_relative_path(test: &CompiledTest) -> PathBuf {
     let dir = test
         .path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    target_dir
-        .join("compiled")
-        .join(dir)
-        .join("tests")
-        .join(format!("{}.sql", test.name))
-}
-
-/// Write each test's failing-rows query under `target/compiled/` (after [`write_compiled`]).
-pub fn write_compiled_tests(target_dir: &Path, tests: &[CompiledTest]) -> Result<()> {
-    for test in tests {
-        write_atomic(&compiled_test_path(target_dir, test), test.sql.as_bytes())?;
-    }
-    Ok(())
+    dir.join("tests").join(format!("{}.sql", test.name))
 }
 
 /// Write `run_results.json`.

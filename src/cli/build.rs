@@ -30,9 +30,8 @@ pub async fn compile(
     let session = Session::open(global)?;
     let selected = session.select(select)?;
     let target_dir = session.target_dir();
-    artifacts::write_compiled(&target_dir, &session.project, &session.compiled)?;
     let tests = testing::compile_tests(&session.project, &session.compiled)?;
-    artifacts::write_compiled_tests(&target_dir, &tests)?;
+    artifacts::write_compiled(&target_dir, &session.project, &session.compiled, &tests)?;
     for name in &selected {
         if let Some(node) = session.compiled.nodes.get(name) {
             let path = artifacts::compiled_path(&target_dir, node);

@@ -65,9 +65,8 @@ impl Session {
         store_failures: bool,
     ) -> Result<Vec<testing::CompiledTest>> {
         let target_dir = self.target_dir();
-        artifacts::write_compiled(&target_dir, &self.project, &self.compiled)?;
         let tests = testing::compile_tests(&self.project, &self.compiled)?;
-        artifacts::write_compiled_tests(&target_dir, &tests)?;
+        artifacts::write_compiled(&target_dir, &self.project, &self.compiled, &tests)?;
         let mut tests = testing::select_tests(&tests, selected, select.is_everything(), mode);
         if store_failures {
             testing::store_failures(&mut tests, &self.target);

@@ -105,7 +105,25 @@ pub struct CompiledSource {
     pub local_path: Option<PathBuf>,
 }
 
+/// What the first pass learned about a model.
+struct FirstPass {
+    config: ModelConfig,
+    /// The models it reads (its batch's too, for an incremental model).
+    refs: Vec<String>,
+    /// The Jinja template (empty for a segment).
+    template: String,
+    /// The render with provisional relation names, and for an incremental
+    /// model the batch's render with its lookback: the second pass reuses
+    /// them when none of the names they resolved changed.
+    rendered: Option<crate::jinja::Rendered>,
+    batch: Option<(u32, crate::jinja::Rendered)>,
+}
+
 /// Compile every model of `project` for `target`.
+///
+/// Models are rendered and checked on every core; the result (and the
+/// first error, in the same order as one model after another) does not
+/// depend on how many there are.
 pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
     let renderer = Renderer::new(project, target_value(target))?;
     let sources = compile_sources(project, target, &renderer)?;
@@ -122,50 +140,18 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
         })
         .collect();
     let resolver1 = Arc::new(NameResolver::new(&provisional, &sources));
+    let models: Vec<&Model> = project.models.values().collect();
+    let first_passes = crate::parallel::map(&models, |model| {
+        first_pass(project, &renderer, model, &provisional, &resolver1)
+    });
     let mut configs: BTreeMap<String, ModelConfig> = BTreeMap::new();
     let mut deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut templates: BTreeMap<String, String> = BTreeMap::new();
-    for model in project.models.values() {
-        if let ModelBody::Segment(segment) = &model.body {
-            let refs = match segment::resolve_from(project, segment)? {
-                FromRef::Ref(name) => vec![name],
-                FromRef::Source(..) => Vec::new(),
-            };
-            deps.insert(model.name.clone(), refs);
-            configs.insert(model.name.clone(), model.config.clone());
-            continue;
-        }
-        let template = template_of(model, project)?;
-        let this = provisional[&model.name].quoted();
-        let rendered = render(
-            &renderer,
-            model,
-            &template,
-            resolver1.clone(),
-            this.clone(),
-            None,
-        )?;
-        let config = match rendered.captured.config {
-            Some(c) => c.or(&model.config),
-            None => model.config.clone(),
-        };
-        let mut refs = rendered.captured.refs;
-        if config.materialized.as_deref() == Some("incremental") {
-            // `{% if is_incremental() %}` may read other models: depend on those too.
-            let lookback = config.lookback.and_then(|d| u32::try_from(d).ok());
-            let batch = render(
-                &renderer,
-                model,
-                &template,
-                resolver1.clone(),
-                this,
-                Some(lookback.unwrap_or(0)),
-            )?;
-            union(&mut refs, batch.captured.refs);
-        }
-        deps.insert(model.name.clone(), refs);
-        configs.insert(model.name.clone(), config);
-        templates.insert(model.name.clone(), template);
+    let mut firsts: BTreeMap<String, FirstPass> = BTreeMap::new();
+    for (model, first) in models.iter().zip(first_passes) {
+        let first = first?;
+        deps.insert(model.name.clone(), first.refs.clone());
+        configs.insert(model.name.clone(), first.config.clone());
+        firsts.insert(model.name.clone(), first);
     }
     let graph = build_graph(project, &configs, &deps)?;
 
@@ -180,48 +166,226 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
             )
         })
         .collect();
-    let resolver2 = Arc::new(NameResolver::new(&relations, &sources));
+    let second = SecondPass {
+        project,
+        renderer: &renderer,
+        resolver: Arc::new(NameResolver::new(&relations, &sources)),
+        provisional: &provisional,
+        relations: &relations,
+        sources: &sources,
+    };
+    let compiled = crate::parallel::map(graph.order(), |name| {
+        second.node(&project.models[name], &configs[name], &firsts[name])
+    });
     let mut nodes = BTreeMap::new();
-    for name in graph.order() {
-        let model = &project.models[name];
-        let config = configs[name].clone();
-        let relation = relations[name].clone();
+    for (name, node) in graph.order().iter().zip(compiled) {
+        nodes.insert(name.clone(), node?);
+    }
+    Ok(CompiledProject {
+        project_name: project.name().to_string(),
+        target: target.clone(),
+        graph,
+        nodes,
+        sources,
+    })
+}
+
+/// Render `model` with provisional relation names: its config and refs.
+fn first_pass(
+    project: &Project,
+    renderer: &Renderer,
+    model: &Model,
+    provisional: &BTreeMap<String, Relation>,
+    resolver: &Arc<NameResolver>,
+) -> Result<FirstPass> {
+    if let ModelBody::Segment(segment) = &model.body {
+        let refs = match segment::resolve_from(project, segment)? {
+            FromRef::Ref(name) => vec![name],
+            FromRef::Source(..) => Vec::new(),
+        };
+        return Ok(FirstPass {
+            config: model.config.clone(),
+            refs,
+            template: String::new(),
+            rendered: None,
+            batch: None,
+        });
+    }
+    let template = template_of(model, project)?;
+    let this = provisional[&model.name].quoted();
+    let rendered = render(
+        renderer,
+        model,
+        &template,
+        resolver.clone(),
+        this.clone(),
+        None,
+    )?;
+    let config = match &rendered.captured.config {
+        Some(c) => c.clone().or(&model.config),
+        None => model.config.clone(),
+    };
+    let mut refs = rendered.captured.refs.clone();
+    let mut batch = None;
+    if config.materialized.as_deref() == Some("incremental") {
+        // `{% if is_incremental() %}` may read other models: depend on those too.
+        let lookback = config
+            .lookback
+            .and_then(|d| u32::try_from(d).ok())
+            .unwrap_or(0);
+        let batch_render = render(
+            renderer,
+            model,
+            &template,
+            resolver.clone(),
+            this,
+            Some(lookback),
+        )?;
+        union(&mut refs, batch_render.captured.refs.clone());
+        batch = Some((lookback, batch_render));
+    }
+    Ok(FirstPass {
+        config,
+        refs,
+        template,
+        rendered: Some(rendered),
+        batch,
+    })
+}
+
+/// What the second pass shares between models.
+struct SecondPass<'a> {
+    project: &'a Project,
+    renderer: &'a Renderer,
+    resolver: Arc<NameResolver>,
+    provisional: &'a BTreeMap<String, Relation>,
+    relations: &'a BTreeMap<String, Relation>,
+    sources: &'a BTreeMap<(String, String), CompiledSource>,
+}
+
+impl SecondPass<'_> {
+    /// A render of the first pass, when `this` and every model it resolved
+    /// have the same relation as then (the output would be the same bytes).
+    fn reusable<'r>(
+        &self,
+        model: &Model,
+        render: Option<&'r crate::jinja::Rendered>,
+    ) -> Option<&'r crate::jinja::Rendered> {
+        let unchanged = |name: &String| self.provisional.get(name) == self.relations.get(name);
+        render.filter(|r| unchanged(&model.name) && r.captured.refs.iter().all(unchanged))
+    }
+
+    /// Render `model` with the final relation names (or reuse the first pass's render).
+    fn render(
+        &self,
+        model: &Model,
+        template: &str,
+        incremental: Option<u32>,
+        first: Option<&crate::jinja::Rendered>,
+    ) -> Result<crate::jinja::Rendered> {
+        if let Some(rendered) = self.reusable(model, first) {
+            return Ok(rendered.clone());
+        }
+        render(
+            self.renderer,
+            model,
+            template,
+            self.resolver.clone(),
+            self.relations[&model.name].quoted(),
+            incremental,
+        )
+    }
+
+    /// The compiled node of `model`.
+    fn node(&self, model: &Model, config: &ModelConfig, first: &FirstPass) -> Result<CompiledNode> {
+        let project = self.project;
+        let name = &model.name;
+        let config = config.clone();
+        let relation = self.relations[name].clone();
         let rendered = match &model.body {
-            ModelBody::Segment(segment) => compile_segment(project, segment, &relations, &sources)?,
-            _ => render(
-                &renderer,
-                model,
-                &templates[name],
-                resolver2.clone(),
-                relation.quoted(),
-                None,
-            )?,
+            ModelBody::Segment(segment) => {
+                compile_segment(project, segment, self.relations, self.sources)?
+            }
+            _ => self.render(model, &first.template, None, first.rendered.as_ref())?,
         };
         let config_at = config_location(model);
         let materialization = Materialization::parse(config.materialized.as_deref(), &config_at)?;
-        check_sql(model, &rendered.sql)?;
-        let mut depends_on = rendered.captured.refs;
+        let mut depends_on = rendered.captured.refs.clone();
+        // The SELECT is parsed only when the statement around it does not
+        // parse; an error found before then is preceded by the SELECT's own.
+        let statements = self.statements(
+            model,
+            &config,
+            &config_at,
+            materialization,
+            &relation,
+            &rendered,
+            first,
+            &mut depends_on,
+        );
+        let (incremental, run_sql) = match statements {
+            Ok(statements) => statements,
+            Err(err) => {
+                check_sql(model, &rendered.sql)?;
+                return Err(err);
+            }
+        };
+        check_statement(model, &rendered.sql, &run_sql)?;
+        Ok(CompiledNode {
+            name: name.clone(),
+            unique_id: format!("model.{}.{}", project.name(), name),
+            path: model.path.clone(),
+            relation,
+            materialization,
+            config,
+            depends_on,
+            sources: rendered.captured.sources,
+            sql: rendered.sql,
+            run_sql,
+            checksum: model.checksum.clone(),
+            description: model.description.clone(),
+            columns: model.columns.clone(),
+            defined_at: model.defined_at.clone(),
+            segment: match &model.body {
+                ModelBody::Segment(segment) => Some(Arc::new(segment.as_ref().clone())),
+                _ => None,
+            },
+            incremental,
+        })
+    }
+
+    /// The incremental build (if any) and the statement materializing the model.
+    #[allow(clippy::too_many_arguments)]
+    fn statements(
+        &self,
+        model: &Model,
+        config: &ModelConfig,
+        config_at: &Location,
+        materialization: Materialization,
+        relation: &Relation,
+        rendered: &crate::jinja::Rendered,
+        first: &FirstPass,
+        depends_on: &mut Vec<String>,
+    ) -> Result<(Option<IncrementalBuild>, String)> {
         let incremental = match materialization {
             Materialization::Incremental => {
-                let settings = Incremental::from_config(&config, &config_at)?;
+                let settings = Incremental::from_config(config, config_at)?;
                 let batch_sql = match &model.body {
                     ModelBody::Segment(_) => rendered.sql.clone(),
                     _ => {
-                        let batch = render(
-                            &renderer,
-                            model,
-                            &templates[name],
-                            resolver2.clone(),
-                            relation.quoted(),
-                            Some(settings.lookback),
-                        )?;
-                        union(&mut depends_on, batch.captured.refs);
+                        let earlier = first
+                            .batch
+                            .as_ref()
+                            .filter(|(lookback, _)| *lookback == settings.lookback)
+                            .map(|(_, batch)| batch);
+                        let batch =
+                            self.render(model, &first.template, Some(settings.lookback), earlier)?;
+                        union(depends_on, batch.captured.refs);
                         batch.sql
                     }
                 };
-                check_sql(model, &batch_sql)?;
-                let run_sql = incremental::bigquery::statement(&relation, &settings, &batch_sql);
-                check_sql(model, &run_sql)?;
+                let run_sql = incremental::bigquery::statement(relation, &settings, &batch_sql);
+                check_statement(model, &batch_sql, &run_sql)?;
                 Some(IncrementalBuild {
                     settings,
                     sql: batch_sql,
@@ -229,7 +393,7 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
                 })
             }
             other => {
-                Incremental::check_unused(&config, other.as_str(), &config_at)?;
+                Incremental::check_unused(config, other.as_str(), config_at)?;
                 if let ModelBody::Yaml(spec) = &model.body
                     && spec.incremental_filter.is_some()
                 {
@@ -247,46 +411,15 @@ pub fn compile(project: &Project, target: &Target) -> Result<CompiledProject> {
             }
         };
         let run_sql = materialize::statement(
-            &relation,
+            relation,
             materialization,
-            &config,
+            config,
             model.description.as_deref(),
             &rendered.sql,
             &model.defined_at,
         )?;
-        check_sql(model, &run_sql)?;
-        nodes.insert(
-            name.clone(),
-            CompiledNode {
-                name: name.clone(),
-                unique_id: format!("model.{}.{}", project.name(), name),
-                path: model.path.clone(),
-                relation,
-                materialization,
-                config,
-                depends_on,
-                sources: rendered.captured.sources,
-                sql: rendered.sql,
-                run_sql,
-                checksum: model.checksum.clone(),
-                description: model.description.clone(),
-                columns: model.columns.clone(),
-                defined_at: model.defined_at.clone(),
-                segment: match &model.body {
-                    ModelBody::Segment(segment) => Some(Arc::new(segment.as_ref().clone())),
-                    _ => None,
-                },
-                incremental,
-            },
-        );
+        Ok((incremental, run_sql))
     }
-    Ok(CompiledProject {
-        project_name: project.name().to_string(),
-        target: target.clone(),
-        graph,
-        nodes,
-        sources,
-    })
 }
 
 /// The project's Jinja renderer, resolving `ref()`s to the compiled relations.
@@ -488,6 +621,17 @@ fn build_graph(
         })
         .collect();
     Graph::new(nodes, deps)
+}
+
+/// Check a SELECT and the statement made of it with one parse when both are
+/// valid: the SELECT alone is parsed only when the statement does not parse,
+/// so that an error in it points into the SELECT as written.
+fn check_statement(model: &Model, select: &str, statement: &str) -> Result<()> {
+    if crate::sql::parse::parse_bigquery(statement).is_ok() {
+        return Ok(());
+    }
+    check_sql(model, select)?;
+    check_sql(model, statement)
 }
 
 /// Parse a statement with the BigQuery dialect; a syntax error points into the model file.

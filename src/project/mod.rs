@@ -164,17 +164,26 @@ impl Project {
         let (vars, as_of) = vars::resolve(&file.vars, options.vars_override.as_deref(), today)?;
 
         let mut builder = Builder::new(&root, &file);
-        for path in discover::files(&root, &file.model_paths, &["yml", "yaml"])? {
-            builder.add_schema_file(&path)?;
-        }
         let schema_files = discover::files(&root, &file.model_paths, &["yml", "yaml"])?;
+        // Files are read and parsed on every core, then added in path order.
+        let parsed = crate::parallel::map(&schema_files, |path| parse_schema_file(&root, path));
+        for file in parsed {
+            builder.add_schema_file(file?)?;
+        }
         for path in discover::files(&root, &file.segment_paths, &["yml", "yaml"])? {
-            if !schema_files.contains(&path) {
+            if schema_files.binary_search(&path).is_err() {
                 builder.add_segment_file(&path)?;
             }
         }
-        for path in discover::files(&root, &file.model_paths, &["sql"])? {
-            builder.add_sql_model(&path)?;
+        let sql_files = discover::files(&root, &file.model_paths, &["sql"])?;
+        let read = crate::parallel::map(&sql_files, |path| {
+            read_named_sql(&root, path, "model name").map(|file| {
+                let checksum = checksum(&file.1);
+                (file, checksum)
+            })
+        });
+        for file in read {
+            builder.add_sql_model(file?)?;
         }
         for path in discover::files(&root, &file.export_paths, &["yml", "yaml"])? {
             builder.add_export_file(&path)?;
@@ -257,15 +266,13 @@ impl<'a> Builder<'a> {
     }
 
     fn relative(&self, path: &Path) -> PathBuf {
-        path.strip_prefix(self.root)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| path.to_path_buf())
+        relative(self.root, path)
     }
 
-    fn add_schema_file(&mut self, path: &Path) -> Result<()> {
-        let rel = self.relative(path);
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        let parsed: SchemaFile = yaml::parse(&rel, &text)?;
+    fn add_schema_file(
+        &mut self,
+        (rel, text, parsed): (PathBuf, String, SchemaFile),
+    ) -> Result<()> {
         for source in parsed.sources {
             let at = yaml::location_of(&rel, &source);
             self.add_source(source.value, &rel, at)?;
@@ -509,29 +516,15 @@ impl<'a> Builder<'a> {
         self.insert_model(model)
     }
 
-    /// A SQL file's project-relative path, text, and name (its stem, checked as an identifier).
-    fn read_named_sql(&self, path: &Path, what: &str) -> Result<(PathBuf, String, String)> {
-        let rel = self.relative(path);
-        let raw = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
-        validate_identifier(
-            &name,
-            &format!("{what} (the SQL file's name)"),
-            Location::file_start(&rel),
-        )?;
-        Ok((rel, raw, name))
-    }
-
-    fn add_sql_model(&mut self, path: &Path) -> Result<()> {
-        let (rel, raw, name) = self.read_named_sql(path, "model name")?;
+    /// A SQL model, from [`read_named_sql`] and the text's checksum.
+    fn add_sql_model(
+        &mut self,
+        ((rel, raw, name), checksum): ((PathBuf, String, String), String),
+    ) -> Result<()> {
         let model = Model {
             name,
             path: rel.clone(),
-            checksum: checksum(&raw),
+            checksum,
             body: ModelBody::Sql { raw },
             description: None,
             columns: Vec::new(),
@@ -568,7 +561,7 @@ impl<'a> Builder<'a> {
 
     /// A `data_tests/**/*.sql` file: a query returning the failing rows, named after the file.
     fn add_singular_test(&mut self, path: &Path) -> Result<()> {
-        let (rel, raw, name) = self.read_named_sql(path, "test name")?;
+        let (rel, raw, name) = read_named_sql(self.root, path, "test name")?;
         let at = Location::file_start(&rel);
         self.tests.push(crate::testing::TestDef {
             name,
@@ -623,8 +616,8 @@ impl<'a> Builder<'a> {
     /// Attach YAML property entries (description, columns, config) to their SQL models.
     fn apply_properties(&mut self) -> Result<()> {
         for (def, at) in std::mem::take(&mut self.properties) {
-            let known: Vec<String> = self.models.keys().cloned().collect();
             let Some(model) = self.models.get_mut(&def.name) else {
+                let known = self.models.keys().map(String::as_str);
                 return Err(Error::config(
                     Diagnostic::new(format!(
                         "model `{}` has no `from:` and there is no `{}.sql` file",
@@ -633,7 +626,7 @@ impl<'a> Builder<'a> {
                     .at(at)
                     .help(format!(
                         "add `from: ref('...')` or `from: source('...', '...')` to declare it in YAML, or create the SQL file; {}",
-                        crate::error::suggestion(&def.name, known.iter().map(String::as_str), "model")
+                        crate::error::suggestion(&def.name, known, "model")
                     )),
                 ));
             };
@@ -654,6 +647,38 @@ impl<'a> Builder<'a> {
         }
         Ok(())
     }
+}
+
+/// A project-relative path.
+fn relative(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A YAML file under the model paths, read and parsed: its project-relative path, text and contents.
+fn parse_schema_file(root: &Path, path: &Path) -> Result<(PathBuf, String, SchemaFile)> {
+    let rel = relative(root, path);
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let parsed: SchemaFile = yaml::parse(&rel, &text)?;
+    Ok((rel, text, parsed))
+}
+
+/// A SQL file's project-relative path, text, and name (its stem, checked as an identifier).
+fn read_named_sql(root: &Path, path: &Path, what: &str) -> Result<(PathBuf, String, String)> {
+    let rel = relative(root, path);
+    let raw = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    validate_identifier(
+        &name,
+        &format!("{what} (the SQL file's name)"),
+        Location::file_start(&rel),
+    )?;
+    Ok((rel, raw, name))
 }
 
 fn load_macro_file(root: &Path, path: &Path) -> Result<MacroFile> {

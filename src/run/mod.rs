@@ -126,6 +126,15 @@ pub async fn run_with_tests(
             (n.as_str(), parents)
         })
         .collect();
+    // Positions in `selected` (topological order) of the nodes whose
+    // selected parents are all done; a node skipped meanwhile is dropped
+    // when it comes up (it is no longer waiting).
+    let mut ready: BTreeSet<usize> = selected
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| waiting.get(n.as_str()) == Some(&0))
+        .map(|(i, _)| i)
+        .collect();
     let mut results: BTreeMap<String, NodeResult> = BTreeMap::new();
     let mut running: JoinSet<NodeOutcome> = JoinSet::new();
     let mut test_results: Vec<TestResult> = Vec::new();
@@ -137,13 +146,18 @@ pub async fn run_with_tests(
         interrupted = interrupted || *cancel.borrow();
         if !interrupted {
             // Start ready nodes in topological order.
-            let ready: Vec<&str> = selected
-                .iter()
-                .map(String::as_str)
-                .filter(|n| waiting.get(n) == Some(&0))
-                .take(threads.saturating_sub(running.len()))
-                .collect();
-            for name in ready {
+            let free = threads.saturating_sub(running.len());
+            let mut starting: Vec<&str> = Vec::with_capacity(free);
+            while starting.len() < free {
+                let Some(position) = ready.pop_first() else {
+                    break;
+                };
+                let name = selected[position].as_str();
+                if waiting.get(name) == Some(&0) {
+                    starting.push(name);
+                }
+            }
+            for name in starting {
                 waiting.remove(name);
                 let Some(node) = compiled.nodes.get(name) else {
                     continue;
@@ -212,6 +226,9 @@ pub async fn run_with_tests(
         for child in compiled.graph.children(&name) {
             if let Some(count) = waiting.get_mut(child.as_str()) {
                 *count = count.saturating_sub(1);
+                if *count == 0 {
+                    ready.insert(index_of[child.as_str()] - 1);
+                }
             }
         }
         if failed {

@@ -70,7 +70,9 @@ pub fn compile_tests(project: &Project, compiled: &CompiledProject) -> Result<Ve
         .zip(rendered)
         .collect();
 
-    let mut out = Vec::new();
+    // Built one by one, parsed on every core; the first error in the tests'
+    // order is the one reported, as a loop checking each in turn would.
+    let mut built: Vec<(&TestDef, Result<CompiledTest>)> = Vec::new();
     for test in &project.tests {
         let compiled_test = match &test.kind {
             TestKind::Singular { .. } => {
@@ -79,7 +81,7 @@ pub fn compile_tests(project: &Project, compiled: &CompiledProject) -> Result<Ve
                 };
                 let sql = rendered.sql.trim().trim_end_matches(';').to_string() + "\n";
                 let refs = rendered.captured.refs;
-                CompiledTest {
+                Ok(CompiledTest {
                     name: test.name.clone(),
                     unique_id: format!("test.{}.{}", project.name(), test.name),
                     test: test.kind.name(),
@@ -92,11 +94,20 @@ pub fn compile_tests(project: &Project, compiled: &CompiledProject) -> Result<Ve
                     path: test.path.clone(),
                     defined_at: test.defined_at.clone(),
                     store_failures: None,
-                }
+                })
             }
-            kind => generic_test(project, compiled, test, kind)?,
+            kind => generic_test(project, compiled, test, kind),
         };
-        check_sql(test, &compiled_test.sql)?;
+        built.push((test, compiled_test));
+    }
+    let checked = crate::parallel::map(&built, |(test, compiled_test)| match compiled_test {
+        Ok(compiled_test) => check_sql(test, &compiled_test.sql),
+        Err(_) => Ok(()),
+    });
+    let mut out = Vec::with_capacity(built.len());
+    for ((_, compiled_test), check) in built.into_iter().zip(checked) {
+        let compiled_test = compiled_test?;
+        check?;
         out.push(compiled_test);
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -285,8 +296,13 @@ pub fn plan(compiled: &CompiledProject, tests: Vec<CompiledTest>, selected: &[St
         let host = read.last().map(|h| h.to_string());
         match host {
             Some(host) => {
-                let ancestors = compiled.graph.ancestors(&host);
-                if read.iter().all(|d| *d == host || ancestors.contains(*d)) {
+                // Most tests read their host only: no walk up the graph for those.
+                let others: Vec<&str> = read.iter().copied().filter(|d| *d != host).collect();
+                let upstream = || {
+                    let ancestors = compiled.graph.ancestors(&host);
+                    others.iter().all(|d| ancestors.contains(*d))
+                };
+                if others.is_empty() || upstream() {
                     plan.after_node.entry(host).or_default().push(test);
                 } else {
                     plan.after_run.push(test);

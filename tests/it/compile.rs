@@ -147,3 +147,77 @@ fn bigquery_target_uses_project_qualified_names() {
     let debug = run(dir, &["debug", "--vars", "{as_of: 2026-11-23}"]);
     assert!(!debug.stdout.contains("sekrit-value") && !debug.stderr.contains("sekrit-value"));
 }
+
+/// The inode of a file: an atomic rewrite renames a new file into place.
+#[cfg(unix)]
+fn inode(path: &Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
+}
+
+#[test]
+fn a_generated_project_compiles_and_recompiling_rewrites_only_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    crate::synthetic::write_project(dir, 250).unwrap();
+    run(dir, &["compile"]).ok();
+    let first = read_tree(&dir.join("target"));
+    let selects = first
+        .keys()
+        .filter(|p| p.starts_with("compiled/") && !p.contains("/tests/"))
+        .count();
+    let tests = first.keys().filter(|p| p.contains("/tests/")).count();
+    assert_eq!((selects, tests), (250, 500));
+    let manifest: serde_json::Value = serde_json::from_slice(&first["manifest.json"]).unwrap();
+    let node = &manifest["nodes"]["model.synthetic.m00104"];
+    assert_eq!(node["materialized"], "table");
+    assert!(
+        node["compiled_code"]
+            .as_str()
+            .unwrap()
+            .contains("from `analytics.m0"),
+        "{node}"
+    );
+    assert_eq!(
+        manifest["nodes"]["model.synthetic.m00105"]["materialized"],
+        "view"
+    );
+
+    // The same project again: the same bytes, and no file written anew.
+    let select = dir.join("target/compiled/models/group_001/m00150.sql");
+    let statement = dir.join("target/run/models/group_001/m00150.sql");
+    #[cfg(unix)]
+    let before = (inode(&select), inode(&statement));
+    run(dir, &["compile"]).ok();
+    assert!(
+        read_tree(&dir.join("target")) == first,
+        "a recompile changed the output"
+    );
+    #[cfg(unix)]
+    assert_eq!((inode(&select), inode(&statement)), before);
+
+    // A model gone (with its properties): its files and tests go too; a changed one is rewritten.
+    let group = dir.join("models/group_002");
+    std::fs::remove_file(group.join("m00249.sql")).unwrap();
+    let schema = std::fs::read_to_string(group.join("schema.yml")).unwrap();
+    let kept = &schema[..schema.find("  - name: m00249").unwrap()];
+    std::fs::write(group.join("schema.yml"), kept).unwrap();
+    let sql = std::fs::read_to_string(dir.join("models/group_001/m00150.sql")).unwrap();
+    std::fs::write(
+        dir.join("models/group_001/m00150.sql"),
+        sql.replace("-- Model 150", "-- Model one hundred fifty"),
+    )
+    .unwrap();
+    run(dir, &["compile"]).ok();
+    let after = read_tree(&dir.join("target"));
+    assert!(!after.contains_key("compiled/models/group_002/m00249.sql"));
+    assert!(!after.contains_key("run/models/group_002/m00249.sql"));
+    assert!(
+        !after
+            .keys()
+            .any(|p| p.contains("/tests/") && p.contains("m00249")),
+        "tests of a removed model are removed"
+    );
+    assert_eq!(after.len(), first.len() - 4);
+    let text = String::from_utf8(after["compiled/models/group_001/m00150.sql"].clone()).unwrap();
+    assert!(text.contains("-- Model one hundred fifty"), "{text}");
+}

@@ -16,4 +16,6 @@ mod segments;
 mod select;
 mod show;
 mod support;
+#[path = "../../benches/support/synthetic.rs"]
+mod synthetic;
 mod testing;
