@@ -84,7 +84,8 @@ pub struct LocalTarget {
     pub dataset: String,
     #[serde(default)]
     pub threads: Option<usize>,
-    /// DataFusion memory limit, e.g. `4GB` (default: no limit).
+    /// DataFusion memory pool, e.g. `4GB` (default 1GB); beyond it sorts,
+    /// aggregates and joins spill to disk.
     #[serde(default)]
     pub memory_limit: Option<String>,
     /// Cloud Storage for exports and a `gs://` schedule state (endpoint, credentials).

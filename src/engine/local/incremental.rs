@@ -124,7 +124,7 @@ async fn write_fresh(
         .execute_stream()
         .await
         .map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
-    let mut files = FreshFiles::new(version, schema);
+    let mut files = FreshFiles::new(version, schema, Limits::default());
     let mut rows = 0;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
@@ -134,57 +134,201 @@ async fn write_fresh(
         match &settings.partition_by {
             Some(partition) if batch.num_rows() > 0 => {
                 for (key, part) in partitions::split(&batch, partition)? {
-                    files.write(Some(key), &part)?;
+                    files.write(Some(key), part)?;
                 }
             }
             Some(_) => {}
-            None => files.write(None, &batch)?,
+            None => files.write(None, batch)?,
         }
     }
     files.finish()?;
     Ok(rows)
 }
 
-/// The open Parquet writers of a first build, by partition (`None`: the
-/// single file of an unpartitioned table).
+/// The Parquet files of a first build, by partition (`None`: the single
+/// file of an unpartitioned table). DataFusion's batches hold rows of many
+/// partitions each, so rows are gathered per partition and written in
+/// large batches; memory stays bounded (see [`Limits`]).
 struct FreshFiles<'a> {
     version: &'a Path,
     schema: &'a SchemaRef,
-    writers: BTreeMap<Option<PartitionKey>, (PathBuf, ArrowWriter<File>)>,
+    limits: Limits,
+    partitions: BTreeMap<Option<PartitionKey>, PartitionFile>,
+    pending_rows: usize,
+    writes: u64,
+}
+
+/// The rows gathered for one partition and its open file.
+#[derive(Default)]
+struct PartitionFile {
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    /// The number of the file `writer` writes (or will write).
+    seq: u32,
+    writer: Option<(PathBuf, ArrowWriter<File>)>,
+    /// The write counter when this file was last written.
+    last_write: u64,
+}
+
+/// How much a first build gathers and keeps open.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// Rows per write to a Parquet writer.
+    write_rows: usize,
+    /// Rows gathered across partitions before they are all written.
+    pending_rows: usize,
+    /// Encoded bytes buffered by all writers before their row groups are
+    /// flushed (largest first, down to half).
+    writer_bytes: usize,
+    /// Files open at once; past it the file written longest ago is closed
+    /// and its partition's later rows go to the partition's next file.
+    open_files: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            write_rows: 64 * 1024,
+            pending_rows: 1 << 20,
+            writer_bytes: 256 << 20,
+            open_files: 256,
+        }
+    }
 }
 
 impl<'a> FreshFiles<'a> {
-    fn new(version: &'a Path, schema: &'a SchemaRef) -> Self {
+    fn new(version: &'a Path, schema: &'a SchemaRef, limits: Limits) -> Self {
         FreshFiles {
             version,
             schema,
-            writers: BTreeMap::new(),
+            limits,
+            partitions: BTreeMap::new(),
+            pending_rows: 0,
+            writes: 0,
         }
     }
 
-    fn write(&mut self, partition: Option<PartitionKey>, batch: &RecordBatch) -> Result<()> {
-        if !self.writers.contains_key(&partition) {
-            let path = self
-                .version
-                .join(TableFile::name_for(partition.as_ref(), 0));
-            let writer = open_writer(&path, self.schema)?;
-            self.writers.insert(partition.clone(), (path, writer));
+    fn write(&mut self, partition: Option<PartitionKey>, batch: RecordBatch) -> Result<()> {
+        let rows = batch.num_rows();
+        let file = self.partitions.entry(partition.clone()).or_default();
+        file.pending.push(batch);
+        file.pending_rows += rows;
+        self.pending_rows += rows;
+        if file.pending_rows >= self.limits.write_rows {
+            self.write_pending(&partition)?;
         }
-        if let Some((path, writer)) = self.writers.get_mut(&partition) {
-            writer.write(batch).map_err(|e| parquet_error(path, &e))?;
+        if self.pending_rows >= self.limits.pending_rows {
+            let keys: Vec<_> = self.partitions.keys().cloned().collect();
+            for key in &keys {
+                self.write_pending(key)?;
+            }
+            self.bound_writer_memory()?;
         }
         Ok(())
     }
 
-    /// Close every file; with no row at all, one empty file records the columns.
-    fn finish(mut self) -> Result<()> {
-        if self.writers.is_empty() {
-            let path = self.version.join(TableFile::name_for(None, 0));
-            self.writers
-                .insert(None, (path.clone(), open_writer(&path, self.schema)?));
+    /// Write the rows gathered for `partition` to its file.
+    fn write_pending(&mut self, partition: &Option<PartitionKey>) -> Result<()> {
+        let open = self
+            .partitions
+            .values()
+            .filter(|f| f.writer.is_some())
+            .count();
+        let Some(file) = self.partitions.get_mut(partition) else {
+            return Ok(());
+        };
+        if file.pending.is_empty() {
+            return Ok(());
         }
-        for (path, writer) in self.writers.into_values() {
+        let needs_open = file.writer.is_none();
+        if needs_open && open >= self.limits.open_files {
+            self.close_oldest()?;
+        }
+        let Some(file) = self.partitions.get_mut(partition) else {
+            return Ok(());
+        };
+        let batch = concat_batches(self.schema, file.pending.iter())
+            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
+        self.pending_rows -= file.pending_rows;
+        file.pending.clear();
+        file.pending_rows = 0;
+        self.writes += 1;
+        file.last_write = self.writes;
+        if file.writer.is_none() {
+            let path = self
+                .version
+                .join(TableFile::name_for(partition.as_ref(), file.seq));
+            let writer = open_writer(&path, self.schema)?;
+            file.writer = Some((path, writer));
+        }
+        if let Some((path, writer)) = &mut file.writer {
+            writer.write(&batch).map_err(|e| parquet_error(path, &e))?;
+        }
+        Ok(())
+    }
+
+    /// Close the file written longest ago; its partition continues in a new file.
+    fn close_oldest(&mut self) -> Result<()> {
+        let oldest = self
+            .partitions
+            .values_mut()
+            .filter(|f| f.writer.is_some())
+            .min_by_key(|f| f.last_write);
+        if let Some(file) = oldest
+            && let Some((path, writer)) = file.writer.take()
+        {
             writer.close().map_err(|e| parquet_error(&path, &e))?;
+            file.seq += 1;
+        }
+        Ok(())
+    }
+
+    /// Flush row groups, largest first, while the writers buffer too much.
+    fn bound_writer_memory(&mut self) -> Result<()> {
+        let mut sizes: Vec<(usize, Option<PartitionKey>)> = self
+            .partitions
+            .iter()
+            .filter_map(|(key, f)| {
+                f.writer
+                    .as_ref()
+                    .map(|(_, w)| (w.memory_size(), key.clone()))
+            })
+            .collect();
+        let mut total: usize = sizes.iter().map(|(size, _)| size).sum();
+        sizes.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        for (size, key) in sizes {
+            if total <= self.limits.writer_bytes / 2 {
+                break;
+            }
+            if let Some(PartitionFile {
+                writer: Some((path, writer)),
+                ..
+            }) = self.partitions.get_mut(&key)
+            {
+                writer.flush().map_err(|e| parquet_error(path, &e))?;
+            }
+            total -= size;
+        }
+        Ok(())
+    }
+
+    /// Write what is gathered and close every file; with no row at all, one
+    /// empty file records the columns.
+    fn finish(mut self) -> Result<()> {
+        let keys: Vec<_> = self.partitions.keys().cloned().collect();
+        for key in &keys {
+            self.write_pending(key)?;
+        }
+        if self.partitions.is_empty() {
+            let path = self.version.join(TableFile::name_for(None, 0));
+            open_writer(&path, self.schema)?
+                .close()
+                .map_err(|e| parquet_error(&path, &e))?;
+        }
+        for file in self.partitions.into_values() {
+            if let Some((path, writer)) = file.writer {
+                writer.close().map_err(|e| parquet_error(&path, &e))?;
+            }
         }
         Ok(())
     }
@@ -469,4 +613,101 @@ fn parquet_error(path: &Path, e: &dyn std::fmt::Display) -> Error {
         "cannot use {}: {e}",
         path.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Date32Array, Int64Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    /// More partitions than files may stay open, rows of every partition
+    /// spread over several batches: every row lands in its partition's
+    /// files, none twice.
+    #[test]
+    fn fresh_files_keep_every_row_in_its_partition() {
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("day", DataType::Date32, true),
+        ]));
+        let limits = Limits {
+            write_rows: 5,
+            pending_rows: 400,
+            writer_bytes: 1,
+            open_files: 16,
+        };
+        let days = 40;
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = FreshFiles::new(dir.path(), &schema, limits);
+        let partition = crate::project::PartitionBy {
+            field: "day".into(),
+            data_type: "date".into(),
+            granularity: "day".into(),
+        };
+        let mut id = 0;
+        for _ in 0..6 {
+            let ids: Vec<i64> = (id..id + i64::from(days) * 2).collect();
+            id += i64::from(days) * 2;
+            let day: Vec<i32> = ids.iter().map(|i| 20_000 + (*i as i32 % days)).collect();
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(Int64Array::from(ids)),
+                    Arc::new(Date32Array::from(day)),
+                ],
+            )
+            .unwrap();
+            for (key, part) in partitions::split(&batch, &partition).unwrap() {
+                files.write(Some(key), part).unwrap();
+            }
+        }
+        files.finish().unwrap();
+
+        let listed = partitions::list(dir.path()).unwrap();
+        let mut seen = Vec::new();
+        for file in &listed {
+            let rows = read(&dir.path().join(&file.name), &schema).unwrap();
+            let key = file.partition.clone().flatten().unwrap();
+            let (ids, day) = (
+                rows.column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap(),
+                rows.column(1)
+                    .as_any()
+                    .downcast_ref::<Date32Array>()
+                    .unwrap(),
+            );
+            for i in 0..rows.num_rows() {
+                let date = day.value_as_date(i).unwrap().to_string();
+                assert_eq!(date, key, "{}", file.name);
+                seen.push(ids.value(i));
+            }
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..id).collect::<Vec<_>>());
+        let partitions: BTreeSet<_> = listed.iter().map(|f| f.partition.clone()).collect();
+        assert_eq!(partitions.len(), days as usize);
+        // Closed for others and continued in a second file.
+        assert!(listed.iter().any(|f| f.seq > 0), "{listed:?}");
+    }
+
+    #[test]
+    fn an_empty_fresh_build_still_records_its_columns() {
+        let schema: SchemaRef =
+            Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
+        let dir = tempfile::tempdir().unwrap();
+        FreshFiles::new(dir.path(), &schema, Limits::default())
+            .finish()
+            .unwrap();
+        let listed = partitions::list(dir.path()).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            read_schema(&dir.path().join(&listed[0].name))
+                .unwrap()
+                .fields()
+                .len(),
+            1
+        );
+    }
 }

@@ -193,35 +193,41 @@ impl Bucket {
     }
 }
 
-/// Split `batch` by partition, in key order.
+/// Split `batch` by partition, in key order: one `take` puts the rows in
+/// partition order, and each partition is a zero-copy slice of it.
 pub fn split(
     batch: &RecordBatch,
     partition: &PartitionBy,
 ) -> Result<BTreeMap<PartitionKey, RecordBatch>> {
     let (numbers, bucket) = buckets(batch, partition)?;
-    let mut rows: BTreeMap<Option<i64>, Vec<u32>> = BTreeMap::new();
-    for (i, number) in numbers.into_iter().enumerate() {
-        let i = u32::try_from(i).map_err(|_| {
-            Error::execution(Diagnostic::new("an incremental batch has too many rows"))
-        })?;
-        rows.entry(number).or_default().push(i);
+    let too_many = || Error::execution(Diagnostic::new("an incremental batch has too many rows"));
+    let mut order: Vec<u32> = (0..u32::try_from(numbers.len()).map_err(|_| too_many())?).collect();
+    // Stable: rows keep their order within a partition.
+    order.sort_by_key(|&i| numbers[i as usize]);
+    let sorted_numbers: Vec<Option<i64>> = order.iter().map(|&i| numbers[i as usize]).collect();
+    let sorted = take_record_batch(batch, &UInt32Array::from(order))
+        .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
+    let mut parts = BTreeMap::new();
+    let mut start = 0;
+    while start < sorted_numbers.len() {
+        let number = sorted_numbers[start];
+        let len = sorted_numbers[start..]
+            .iter()
+            .take_while(|&&n| n == number)
+            .count();
+        let key = match number {
+            None => None,
+            Some(n) => Some(bucket.name(n).ok_or_else(|| {
+                Error::execution(Diagnostic::new(format!(
+                    "partition {n} of `{}` is out of range",
+                    partition.field
+                )))
+            })?),
+        };
+        parts.insert(key, sorted.slice(start, len));
+        start += len;
     }
-    rows.into_iter()
-        .map(|(number, indices)| {
-            let key = match number {
-                None => None,
-                Some(n) => Some(bucket.name(n).ok_or_else(|| {
-                    Error::execution(Diagnostic::new(format!(
-                        "partition {n} of `{}` is out of range",
-                        partition.field
-                    )))
-                })?),
-            };
-            let part = take_record_batch(batch, &UInt32Array::from(indices))
-                .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
-            Ok((key, part))
-        })
-        .collect()
+    Ok(parts)
 }
 
 #[cfg(test)]

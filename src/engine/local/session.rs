@@ -19,6 +19,11 @@ use super::LocalSettings;
 use crate::error::{Diagnostic, Error, Result};
 use crate::project::ColumnDef;
 
+/// The local engine's memory pool when the profile sets no `memory_limit`:
+/// what sorts, aggregates and joins may hold before they spill to disk (the
+/// process needs some more for scans, writers and batches in flight).
+pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
+
 /// A session with BigQuery functions and predictable types.
 pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
     let cores = std::thread::available_parallelism()
@@ -33,17 +38,17 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
             "datafusion.execution.parquet.schema_force_view_types",
             false,
         );
-    let mut runtime = RuntimeEnvBuilder::new();
-    if let Some(limit) = settings.memory_limit {
-        runtime = runtime
-            .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
-            .with_temp_file_path(settings.root.join(".spill"));
-    }
-    let runtime = runtime.build_arc().map_err(|e| {
-        Error::execution(Diagnostic::new(format!(
-            "cannot start the local engine: {e}"
-        )))
-    })?;
+    // Sorts, aggregates and joins share a bounded pool and spill beyond it.
+    let limit = settings.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
+        .with_temp_file_path(settings.root.join(".spill"))
+        .build_arc()
+        .map_err(|e| {
+            Error::execution(Diagnostic::new(format!(
+                "cannot start the local engine: {e}"
+            )))
+        })?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     crate::sql::functions::register_bigquery_functions(&ctx);
     ctx.add_optimizer_rule(Arc::new(super::first_row::FirstRowPerKey));
