@@ -9,6 +9,13 @@ use crate::support::{cohort, query_int, run, write};
 fn project(rows: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "cohort.yml", "name: shop\n");
+    // The cross join of unnested arrays is over-counted by DataFusion's
+    // memory accounting; the test is about interruption, not memory.
+    write(
+        dir.path(),
+        "profiles.yml",
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: local\n      memory_limit: 64GB\n",
+    );
     write(dir.path(), "models/first.sql", "select 1 as id\n");
     set_rows(dir.path(), rows);
     dir

@@ -36,6 +36,7 @@ use crate::compile::incremental::{Incremental, Strategy};
 use crate::compile::{CompiledNode, IncrementalBuild};
 use crate::engine::Materialized;
 use crate::error::{Diagnostic, Error, Result};
+use crate::project::PartitionBy;
 
 impl LocalEngine {
     /// Build an incremental model: from scratch on the first run or with
@@ -124,22 +125,19 @@ async fn write_fresh(
         .execute_stream()
         .await
         .map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
-    let mut files = FreshFiles::new(version, schema, Limits::default());
+    let mut files = FreshFiles::new(
+        version,
+        schema,
+        settings.partition_by.as_ref(),
+        Limits::default(),
+    );
     let mut rows = 0;
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
         let batch = RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())
             .map_err(|e| failed(node, &e.to_string()))?;
         rows += batch.num_rows() as u64;
-        match &settings.partition_by {
-            Some(partition) if batch.num_rows() > 0 => {
-                for (key, part) in partitions::split(&batch, partition)? {
-                    files.write(Some(key), part)?;
-                }
-            }
-            Some(_) => {}
-            None => files.write(None, batch)?,
-        }
+        files.push(batch)?;
     }
     files.finish()?;
     Ok(rows)
@@ -147,23 +145,24 @@ async fn write_fresh(
 
 /// The Parquet files of a first build, by partition (`None`: the single
 /// file of an unpartitioned table). DataFusion's batches hold rows of many
-/// partitions each, so rows are gathered per partition and written in
-/// large batches; memory stays bounded (see [`Limits`]).
+/// partitions each, so batches are gathered up to [`Limits::pending_rows`]
+/// and then split by partition at once, each partition written as one
+/// batch; memory stays bounded (see [`Limits`]).
 struct FreshFiles<'a> {
     version: &'a Path,
     schema: &'a SchemaRef,
+    partition_by: Option<&'a PartitionBy>,
     limits: Limits,
-    partitions: BTreeMap<Option<PartitionKey>, PartitionFile>,
+    pending: Vec<RecordBatch>,
     pending_rows: usize,
+    files: BTreeMap<Option<PartitionKey>, PartitionFile>,
     writes: u64,
 }
 
-/// The rows gathered for one partition and its open file.
+/// One partition's open file.
 #[derive(Default)]
 struct PartitionFile {
-    pending: Vec<RecordBatch>,
-    pending_rows: usize,
-    /// The number of the file `writer` writes (or will write).
+    /// The number of the file `writer` writes (or the next one will).
     seq: u32,
     writer: Option<(PathBuf, ArrowWriter<File>)>,
     /// The write counter when this file was last written.
@@ -173,9 +172,7 @@ struct PartitionFile {
 /// How much a first build gathers and keeps open.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
-    /// Rows per write to a Parquet writer.
-    write_rows: usize,
-    /// Rows gathered across partitions before they are all written.
+    /// Rows gathered before they are split by partition and written.
     pending_rows: usize,
     /// Encoded bytes buffered by all writers before their row groups are
     /// flushed (largest first, down to half).
@@ -188,7 +185,6 @@ struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            write_rows: 64 * 1024,
             pending_rows: 1 << 20,
             writer_bytes: 256 << 20,
             open_files: 256,
@@ -197,62 +193,64 @@ impl Default for Limits {
 }
 
 impl<'a> FreshFiles<'a> {
-    fn new(version: &'a Path, schema: &'a SchemaRef, limits: Limits) -> Self {
+    fn new(
+        version: &'a Path,
+        schema: &'a SchemaRef,
+        partition_by: Option<&'a PartitionBy>,
+        limits: Limits,
+    ) -> Self {
         FreshFiles {
             version,
             schema,
+            partition_by,
             limits,
-            partitions: BTreeMap::new(),
+            pending: Vec::new(),
             pending_rows: 0,
+            files: BTreeMap::new(),
             writes: 0,
         }
     }
 
-    fn write(&mut self, partition: Option<PartitionKey>, batch: RecordBatch) -> Result<()> {
-        let rows = batch.num_rows();
-        let file = self.partitions.entry(partition.clone()).or_default();
-        file.pending.push(batch);
-        file.pending_rows += rows;
-        self.pending_rows += rows;
-        if file.pending_rows >= self.limits.write_rows {
-            self.write_pending(&partition)?;
-        }
+    fn push(&mut self, batch: RecordBatch) -> Result<()> {
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
         if self.pending_rows >= self.limits.pending_rows {
-            let keys: Vec<_> = self.partitions.keys().cloned().collect();
-            for key in &keys {
-                self.write_pending(key)?;
-            }
-            self.bound_writer_memory()?;
+            self.write_pending()?;
         }
         Ok(())
     }
 
-    /// Write the rows gathered for `partition` to its file.
-    fn write_pending(&mut self, partition: &Option<PartitionKey>) -> Result<()> {
-        let open = self
-            .partitions
-            .values()
-            .filter(|f| f.writer.is_some())
-            .count();
-        let Some(file) = self.partitions.get_mut(partition) else {
-            return Ok(());
-        };
-        if file.pending.is_empty() {
+    /// Split the gathered rows by partition and write each partition's rows.
+    fn write_pending(&mut self) -> Result<()> {
+        if self.pending_rows == 0 {
             return Ok(());
         }
-        let needs_open = file.writer.is_none();
+        let batch = concat_batches(self.schema, self.pending.iter())
+            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
+        self.pending.clear();
+        self.pending_rows = 0;
+        match self.partition_by {
+            Some(partition) => {
+                for (key, rows) in partitions::split(&batch, partition)? {
+                    self.write(Some(key), &rows)?;
+                }
+            }
+            None => self.write(None, &batch)?,
+        }
+        self.bound_writer_memory()
+    }
+
+    fn write(&mut self, partition: Option<PartitionKey>, rows: &RecordBatch) -> Result<()> {
+        let open = self.files.values().filter(|f| f.writer.is_some()).count();
+        let needs_open = self
+            .files
+            .get(&partition)
+            .is_none_or(|f| f.writer.is_none());
         if needs_open && open >= self.limits.open_files {
             self.close_oldest()?;
         }
-        let Some(file) = self.partitions.get_mut(partition) else {
-            return Ok(());
-        };
-        let batch = concat_batches(self.schema, file.pending.iter())
-            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
-        self.pending_rows -= file.pending_rows;
-        file.pending.clear();
-        file.pending_rows = 0;
         self.writes += 1;
+        let file = self.files.entry(partition.clone()).or_default();
         file.last_write = self.writes;
         if file.writer.is_none() {
             let path = self
@@ -262,7 +260,7 @@ impl<'a> FreshFiles<'a> {
             file.writer = Some((path, writer));
         }
         if let Some((path, writer)) = &mut file.writer {
-            writer.write(&batch).map_err(|e| parquet_error(path, &e))?;
+            writer.write(rows).map_err(|e| parquet_error(path, &e))?;
         }
         Ok(())
     }
@@ -270,7 +268,7 @@ impl<'a> FreshFiles<'a> {
     /// Close the file written longest ago; its partition continues in a new file.
     fn close_oldest(&mut self) -> Result<()> {
         let oldest = self
-            .partitions
+            .files
             .values_mut()
             .filter(|f| f.writer.is_some())
             .min_by_key(|f| f.last_write);
@@ -286,7 +284,7 @@ impl<'a> FreshFiles<'a> {
     /// Flush row groups, largest first, while the writers buffer too much.
     fn bound_writer_memory(&mut self) -> Result<()> {
         let mut sizes: Vec<(usize, Option<PartitionKey>)> = self
-            .partitions
+            .files
             .iter()
             .filter_map(|(key, f)| {
                 f.writer
@@ -295,6 +293,9 @@ impl<'a> FreshFiles<'a> {
             })
             .collect();
         let mut total: usize = sizes.iter().map(|(size, _)| size).sum();
+        if total <= self.limits.writer_bytes {
+            return Ok(());
+        }
         sizes.sort_unstable_by(|a, b| b.0.cmp(&a.0));
         for (size, key) in sizes {
             if total <= self.limits.writer_bytes / 2 {
@@ -303,7 +304,7 @@ impl<'a> FreshFiles<'a> {
             if let Some(PartitionFile {
                 writer: Some((path, writer)),
                 ..
-            }) = self.partitions.get_mut(&key)
+            }) = self.files.get_mut(&key)
             {
                 writer.flush().map_err(|e| parquet_error(path, &e))?;
             }
@@ -315,17 +316,14 @@ impl<'a> FreshFiles<'a> {
     /// Write what is gathered and close every file; with no row at all, one
     /// empty file records the columns.
     fn finish(mut self) -> Result<()> {
-        let keys: Vec<_> = self.partitions.keys().cloned().collect();
-        for key in &keys {
-            self.write_pending(key)?;
-        }
-        if self.partitions.is_empty() {
+        self.write_pending()?;
+        if self.files.is_empty() {
             let path = self.version.join(TableFile::name_for(None, 0));
             open_writer(&path, self.schema)?
                 .close()
                 .map_err(|e| parquet_error(&path, &e))?;
         }
-        for file in self.partitions.into_values() {
+        for file in self.files.into_values() {
             if let Some((path, writer)) = file.writer {
                 writer.close().map_err(|e| parquet_error(&path, &e))?;
             }
@@ -631,19 +629,18 @@ mod tests {
             Field::new("day", DataType::Date32, true),
         ]));
         let limits = Limits {
-            write_rows: 5,
-            pending_rows: 400,
+            pending_rows: 100,
             writer_bytes: 1,
             open_files: 16,
         };
         let days = 40;
         let dir = tempfile::tempdir().unwrap();
-        let mut files = FreshFiles::new(dir.path(), &schema, limits);
-        let partition = crate::project::PartitionBy {
+        let partition = PartitionBy {
             field: "day".into(),
             data_type: "date".into(),
             granularity: "day".into(),
         };
+        let mut files = FreshFiles::new(dir.path(), &schema, Some(&partition), limits);
         let mut id = 0;
         for _ in 0..6 {
             let ids: Vec<i64> = (id..id + i64::from(days) * 2).collect();
@@ -657,9 +654,7 @@ mod tests {
                 ],
             )
             .unwrap();
-            for (key, part) in partitions::split(&batch, &partition).unwrap() {
-                files.write(Some(key), part).unwrap();
-            }
+            files.push(batch).unwrap();
         }
         files.finish().unwrap();
 
@@ -697,7 +692,7 @@ mod tests {
         let schema: SchemaRef =
             Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
         let dir = tempfile::tempdir().unwrap();
-        FreshFiles::new(dir.path(), &schema, Limits::default())
+        FreshFiles::new(dir.path(), &schema, None, Limits::default())
             .finish()
             .unwrap();
         let listed = partitions::list(dir.path()).unwrap();

@@ -40,15 +40,19 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
         );
     // Sorts, aggregates and joins share a bounded pool and spill beyond it.
     let limit = settings.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
-        .with_temp_file_path(settings.root.join(".spill"))
-        .build_arc()
-        .map_err(|e| {
-            Error::execution(Diagnostic::new(format!(
-                "cannot start the local engine: {e}"
-            )))
-        })?;
+    let mut runtime =
+        RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    // Spill files go next to the tables (the system's temporary folder can
+    // be memory-backed); where that folder cannot be made, DataFusion's default.
+    let spill = settings.root.join(".spill");
+    if std::fs::create_dir_all(&spill).is_ok() {
+        runtime = runtime.with_temp_file_path(spill);
+    }
+    let runtime = runtime.build_arc().map_err(|e| {
+        Error::execution(Diagnostic::new(format!(
+            "cannot start the local engine: {e}"
+        )))
+    })?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     crate::sql::functions::register_bigquery_functions(&ctx);
     ctx.add_optimizer_rule(Arc::new(super::first_row::FirstRowPerKey));
@@ -170,12 +174,32 @@ pub fn clean_message(message: &str) -> String {
             text = rest;
         }
     }
+    if text.starts_with("Resources exhausted") {
+        // DataFusion's memory pool refused an operator that cannot spill.
+        return format!(
+            "{text} (the local engine's memory pool is `memory_limit`, default 1GB: \
+             raise it in the profile's target, e.g. `memory_limit: 4GB`)"
+        );
+    }
     text.to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exhausted_memory_pool_says_how_to_raise_it() {
+        let message = clean_message(
+            "External error: Resources exhausted: Failed to allocate additional 1 KB for CrossJoinExec",
+        );
+        assert!(
+            message.starts_with("Resources exhausted: Failed"),
+            "{message}"
+        );
+        assert!(message.contains("memory_limit: 4GB"), "{message}");
+        assert_eq!(clean_message("Execution error: boom"), "boom");
+    }
 
     #[test]
     fn maps_bigquery_types() {
