@@ -11,6 +11,8 @@
 //! runs per measurement (the example's `ls` runs 4 times as often);
 //! `COHORT_BENCH_DIR` keeps the generated projects in that folder.
 
+#[path = "support/files.rs"]
+mod files;
 #[path = "support/process.rs"]
 mod process;
 #[path = "support/synthetic.rs"]
@@ -19,6 +21,7 @@ mod synthetic;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use files::copy_tree;
 use process::{BenchResult, Measured, median_of};
 
 /// The example project's files (everything but `target/`).
@@ -47,19 +50,6 @@ fn sizes() -> Vec<usize> {
                 .collect()
         })
         .unwrap_or_else(|| vec![2_000, 20_000])
-}
-
-fn copy_tree(from: &Path, to: &Path) -> BenchResult<()> {
-    if from.is_dir() {
-        std::fs::create_dir_all(to)?;
-        for entry in std::fs::read_dir(from)? {
-            let entry = entry?;
-            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
-        }
-    } else {
-        std::fs::copy(from, to)?;
-    }
-    Ok(())
 }
 
 /// Files under `dir` with the extension `ext`, recursively.

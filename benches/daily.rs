@@ -18,7 +18,13 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use cohort::sample::{self, SampleOptions};
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+#[path = "support/files.rs"]
+mod files;
+#[path = "support/process.rs"]
+mod process;
+
+use files::copy_tree;
+use process::{BenchResult, Measured, cohort};
 
 /// The example project's files (everything but `target/`).
 const PROJECT_FILES: &[&str] = &["cohort.yml", "models", "macros", "segments", "data_tests"];
@@ -28,54 +34,6 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.replace('_', "").parse().ok())
         .unwrap_or(default)
-}
-
-/// One timed run of the `cohort` binary.
-struct Measured {
-    elapsed: Duration,
-    /// Peak resident memory of the process, in MiB.
-    peak_mib: f64,
-}
-
-/// Run `cohort args...` in `project`; fails with its output when it fails.
-fn cohort(project: &Path, args: &[&str]) -> BenchResult<Measured> {
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cohort"))
-        .args(args)
-        .arg("--quiet")
-        .current_dir(project)
-        .stdout(std::process::Stdio::null())
-        .spawn()?;
-    let (ok, peak_kib) = wait_with_peak_memory(&mut child)?;
-    let elapsed = start.elapsed();
-    if !ok {
-        return Err(format!(
-            "`cohort {}` failed in {}",
-            args.join(" "),
-            project.display()
-        )
-        .into());
-    }
-    Ok(Measured {
-        elapsed,
-        peak_mib: peak_kib as f64 / 1024.0,
-    })
-}
-
-/// Wait for `child` and read its peak resident set size (KiB) from `wait4`.
-fn wait_with_peak_memory(child: &mut std::process::Child) -> BenchResult<(bool, i64)> {
-    let pid = i32::try_from(child.id())?;
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data that wait4 fills in; `pid` is our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if waited != pid {
-        return Err(std::io::Error::last_os_error().into());
-    }
-    Ok((
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        usage.ru_maxrss,
-    ))
 }
 
 /// Output of `cohort show` (CSV), for comparing results.
@@ -90,19 +48,6 @@ fn show_csv(project: &Path, vars: &str, sql: &str) -> BenchResult<String> {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
     }
     Ok(String::from_utf8(out.stdout)?)
-}
-
-fn copy_tree(from: &Path, to: &Path) -> BenchResult<()> {
-    if from.is_dir() {
-        std::fs::create_dir_all(to)?;
-        for entry in std::fs::read_dir(from)? {
-            let entry = entry?;
-            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
-        }
-    } else {
-        std::fs::copy(from, to)?;
-    }
-    Ok(())
 }
 
 /// A fresh copy of the example project in `dir`.

@@ -3,6 +3,9 @@
 //! of several. On a machine shared with other work the CPU time is the
 //! steadier figure.
 
+// Each bench uses part of this module.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -296,7 +296,7 @@ impl<'a> FreshFiles<'a> {
         if total <= self.limits.writer_bytes {
             return Ok(());
         }
-        sizes.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        sizes.sort_unstable_by_key(|(size, _)| std::cmp::Reverse(*size));
         for (size, key) in sizes {
             if total <= self.limits.writer_bytes / 2 {
                 break;
