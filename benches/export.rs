@@ -6,9 +6,13 @@
 //!
 //! Run: `cargo bench --bench export` (`COHORT_BENCH_RUNS` sets the runs, default 5).
 
+#[path = "support/random.rs"]
+mod random;
+
 use std::time::{Duration, Instant};
 
 use cohort::export::{Columns, Normalizer, Options, Row, Tally};
+use random::Lcg;
 
 const CUSTOMERS: usize = 1_000_000;
 
@@ -28,23 +32,6 @@ struct Customer {
     country: &'static str,
     zip: String,
     consent: bool,
-}
-
-/// A small deterministic generator (no dependency for the bench's data).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 const FIRST: [&str; 8] = [

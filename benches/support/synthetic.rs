@@ -11,6 +11,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+#[path = "random.rs"]
+mod random;
+
+use random::Lcg;
+
 /// Models per folder (`models/group_NNN/`), each folder with one schema YAML.
 pub const MODELS_PER_FOLDER: usize = 100;
 /// Raw tables under the one source, `raw`.
@@ -170,21 +175,4 @@ fn model_properties(i: usize) -> String {
         }
     }
     out
-}
-
-/// A small deterministic generator (no dependency for the benchmark's project).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
