@@ -177,8 +177,9 @@ pub fn clean_message(message: &str) -> String {
     if text.starts_with("Resources exhausted") {
         // DataFusion's memory pool refused an operator that cannot spill.
         return format!(
-            "{text} (the local engine's memory pool is `memory_limit`, default 1GB: \
-             raise it in the profile's target, e.g. `memory_limit: 4GB`)"
+            "{text} (the local engine's memory pool is `memory_limit`, default {}MB: \
+             raise it in the profile's target, e.g. `memory_limit: 4GB`)",
+            DEFAULT_MEMORY_LIMIT >> 20
         );
     }
     text.to_string()
