@@ -176,12 +176,18 @@ pub async fn run_with_tests(
                     let t = Instant::now();
                     let outcome = engine.materialize(&node).await;
                     let elapsed = t.elapsed();
-                    let mut results = Vec::new();
-                    if outcome.is_ok() {
-                        for test in &node_tests {
-                            results.push(crate::testing::execute(engine.as_ref(), test).await);
-                        }
-                    }
+                    // The node's tests run at once (each reads the table
+                    // just built); results keep the tests' order.
+                    let results = if outcome.is_ok() {
+                        futures::future::join_all(
+                            node_tests
+                                .iter()
+                                .map(|test| crate::testing::execute(engine.as_ref(), test)),
+                        )
+                        .await
+                    } else {
+                        Vec::new()
+                    };
                     (node.name.clone(), outcome, elapsed, results)
                 });
             }

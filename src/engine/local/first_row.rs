@@ -15,6 +15,11 @@
 //! `PARTITION BY` does). The `row_number` column stays in the schema as the
 //! constant 1, which it is for every row the filter keeps.
 //!
+//! The `LAG` is partitioned by a hash bucket of the key ([`KeyBucket`], 1,024
+//! buckets): every row of a key is in the same bucket, so the result is the
+//! same, and DataFusion sorts, compares and hands on the rows in as many
+//! parallel streams as it has partitions instead of merging them into one.
+//!
 //! Only the exact shape is rewritten: a filter whose conjuncts include
 //! `rn = 1` (or `rn <= 1`, `rn < 2`, either side) directly over a window node
 //! computing nothing but that `row_number()` with a `PARTITION BY`; the other
@@ -22,13 +27,17 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::UInt32Array;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Column, Result, ScalarValue};
 use datafusion::functions_window::expr_fn::lag;
 use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::utils::{conjunction, disjunction, split_conjunction};
 use datafusion::logical_expr::{
-    BinaryExpr, Expr, ExprFunctionExt, Filter, LogicalPlan, Operator, Projection, SortExpr, Window,
+    BinaryExpr, ColumnarValue, Expr, ExprFunctionExt, Filter, LogicalPlan, Operator, Projection,
+    ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, SortExpr, Volatility, Window,
     WindowFunctionDefinition, lit,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
@@ -147,7 +156,13 @@ impl FirstRowShape {
             .map(|key| key.clone().sort(true, true))
             .collect();
         order.extend(self.order.iter().cloned());
-        let over = |value: Expr| lag(value, Some(1), None).order_by(order.clone()).build();
+        let bucket = ScalarUDF::new_from_impl(KeyBucket::new()).call(self.keys.clone());
+        let over = |value: Expr| {
+            lag(value, Some(1), None)
+                .partition_by(vec![bucket.clone()])
+                .order_by(order.clone())
+                .build()
+        };
         let mut lags = vec![over(lit(true))?];
         for key in &self.keys {
             lags.push(over(key.clone())?);
@@ -163,7 +178,7 @@ impl FirstRowShape {
             return Ok(LogicalPlan::Window(lag_window));
         };
 
-        // The first row of the whole order, or a key unlike the row before.
+        // The first row of its bucket, or a key unlike the row before.
         let mut first_of_key = vec![Expr::Column(has_previous.clone()).is_null()];
         for (key, previous) in self.keys.iter().zip(previous_keys) {
             first_of_key.push(Expr::BinaryExpr(BinaryExpr::new(
@@ -199,6 +214,49 @@ impl FirstRowShape {
         };
         Projection::try_new(projection, Arc::new(LogicalPlan::Filter(filtered)))
             .map(LogicalPlan::Projection)
+    }
+}
+
+/// `cohort_key_bucket(k, ...)`: a hash of the key columns folded into
+/// [`KeyBucket::BUCKETS`] buckets (NULLs hash alike, so NULL keys share one).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct KeyBucket {
+    signature: Signature,
+}
+
+impl KeyBucket {
+    const BUCKETS: u64 = 1024;
+
+    fn new() -> Self {
+        KeyBucket {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for KeyBucket {
+    fn name(&self) -> &str {
+        "cohort_key_bucket"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::UInt32)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let mut hashes = vec![0u64; args.number_rows];
+        create_hashes(&arrays, &RandomState::with_seed(0), &mut hashes)?;
+        let buckets: UInt32Array = hashes
+            .iter()
+            .map(|h| (h % Self::BUCKETS) as u32)
+            .collect::<Vec<u32>>()
+            .into();
+        Ok(ColumnarValue::Array(std::sync::Arc::new(buckets)))
     }
 }
 

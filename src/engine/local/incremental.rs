@@ -111,9 +111,11 @@ async fn collect(node: &CompiledNode, frame: DataFrame, schema: &SchemaRef) -> R
     concat_batches(schema, batches.iter()).map_err(|e| failed(node, &e.to_string()))
 }
 
-/// The first build, streamed into files as DataFusion produces it: one file
-/// per partition when the table is partitioned (a writer per partition stays
-/// open until the end), else one file. Returns the rows written.
+/// The first build, streamed into files as DataFusion produces it: one
+/// writer per output partition of the plan, each on its own task, so the
+/// last operators and the Parquet encoding run on every core. Each writer
+/// keeps one file per table partition open (see [`FreshFiles`]) and numbers
+/// its files apart from the others'. Returns the rows written.
 async fn write_fresh(
     node: &CompiledNode,
     frame: DataFrame,
@@ -121,55 +123,108 @@ async fn write_fresh(
     version: &Path,
     settings: &Incremental,
 ) -> Result<u64> {
-    let mut stream = frame
-        .execute_stream()
+    let streams = frame
+        .execute_stream_partitioned()
         .await
         .map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
-    let mut files = FreshFiles::new(
-        version,
-        schema,
-        settings.partition_by.as_ref(),
-        Limits::default(),
-    );
-    let mut rows = 0;
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| failed(node, &session::clean_message(&e.to_string())))?;
-        let batch = RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())
-            .map_err(|e| failed(node, &e.to_string()))?;
-        rows += batch.num_rows() as u64;
-        files.push(batch)?;
+    let writers = u32::try_from(streams.len().max(1)).unwrap_or(u32::MAX);
+    let limits = Limits::default().shared_by(writers);
+    // Dropping the set (an error, an interrupt) aborts every writer.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (first, stream) in (0..writers).zip(streams) {
+        let mut files = FreshFiles::new(
+            version.to_path_buf(),
+            Arc::clone(schema),
+            settings.partition_by.clone(),
+            limits,
+            FileNumbers {
+                first,
+                step: writers,
+            },
+        );
+        let (node_name, schema) = (node.name.clone(), Arc::clone(schema));
+        tasks.spawn(async move {
+            let mut stream = stream;
+            let mut rows = 0u64;
+            let fail = |message: &str| {
+                Error::execution(Diagnostic::new(format!(
+                    "model `{node_name}` failed: {message}"
+                )))
+            };
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| fail(&session::clean_message(&e.to_string())))?;
+                let batch = RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())
+                    .map_err(|e| fail(&e.to_string()))?;
+                rows += batch.num_rows() as u64;
+                files.push(batch)?;
+            }
+            files.finish()?;
+            Ok::<u64, Error>(rows)
+        });
     }
-    files.finish()?;
+    let mut rows = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let written = joined.map_err(|e| failed(node, &format!("a writer stopped: {e}")));
+        match written.and_then(|r| r) {
+            Ok(n) => rows += n,
+            Err(e) => {
+                tasks.shutdown().await;
+                return Err(e);
+            }
+        }
+    }
+    if rows == 0 {
+        record_columns(version, schema)?;
+    }
     Ok(rows)
 }
 
-/// The Parquet files of a first build, by partition (`None`: the single
-/// file of an unpartitioned table). DataFusion's batches hold rows of many
+/// One empty file that records the columns of a table with no row at all.
+fn record_columns(version: &Path, schema: &SchemaRef) -> Result<()> {
+    let path = version.join(TableFile::name_for(None, 0));
+    open_writer(&path, schema)?
+        .close()
+        .map(|_| ())
+        .map_err(|e| parquet_error(&path, &e))
+}
+
+/// The Parquet files one writer of a first build writes, by partition
+/// (`None`: an unpartitioned table). DataFusion's batches hold rows of many
 /// partitions each, so batches are gathered up to [`Limits::pending_rows`]
 /// and then split by partition at once, each partition written as one
 /// batch; memory stays bounded (see [`Limits`]).
-struct FreshFiles<'a> {
-    version: &'a Path,
-    schema: &'a SchemaRef,
-    partition_by: Option<&'a PartitionBy>,
+struct FreshFiles {
+    version: PathBuf,
+    schema: SchemaRef,
+    partition_by: Option<PartitionBy>,
     limits: Limits,
+    numbers: FileNumbers,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
     files: BTreeMap<Option<PartitionKey>, PartitionFile>,
     writes: u64,
 }
 
+/// The file numbers of one writer among several: `first`, `first + step`,
+/// … so that writers never pick the same name.
+#[derive(Debug, Clone, Copy)]
+struct FileNumbers {
+    first: u32,
+    step: u32,
+}
+
 /// One partition's open file.
 #[derive(Default)]
 struct PartitionFile {
-    /// The number of the file `writer` writes (or the next one will).
-    seq: u32,
+    /// How many files of this partition were closed before `writer`'s.
+    closed: u32,
     writer: Option<(PathBuf, ArrowWriter<File>)>,
     /// The write counter when this file was last written.
     last_write: u64,
 }
 
-/// How much a first build gathers and keeps open.
+/// How much a first build gathers and keeps open (per writer, once
+/// [`Limits::shared_by`] the writers).
 #[derive(Debug, Clone, Copy)]
 struct Limits {
     /// Rows gathered before they are split by partition and written.
@@ -187,23 +242,37 @@ impl Default for Limits {
         Limits {
             pending_rows: 1 << 20,
             writer_bytes: 256 << 20,
-            open_files: 256,
+            open_files: session::open_file_budget(),
         }
     }
 }
 
-impl<'a> FreshFiles<'a> {
+impl Limits {
+    /// These limits split between `writers` writers working at once.
+    fn shared_by(self, writers: u32) -> Limits {
+        let writers = writers.max(1) as usize;
+        Limits {
+            pending_rows: (self.pending_rows / writers).max(1),
+            writer_bytes: self.writer_bytes / writers,
+            open_files: (self.open_files / writers).max(1),
+        }
+    }
+}
+
+impl FreshFiles {
     fn new(
-        version: &'a Path,
-        schema: &'a SchemaRef,
-        partition_by: Option<&'a PartitionBy>,
+        version: PathBuf,
+        schema: SchemaRef,
+        partition_by: Option<PartitionBy>,
         limits: Limits,
+        numbers: FileNumbers,
     ) -> Self {
         FreshFiles {
             version,
             schema,
             partition_by,
             limits,
+            numbers,
             pending: Vec::new(),
             pending_rows: 0,
             files: BTreeMap::new(),
@@ -225,11 +294,11 @@ impl<'a> FreshFiles<'a> {
         if self.pending_rows == 0 {
             return Ok(());
         }
-        let batch = concat_batches(self.schema, self.pending.iter())
+        let batch = concat_batches(&self.schema, self.pending.iter())
             .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
         self.pending.clear();
         self.pending_rows = 0;
-        match self.partition_by {
+        match &self.partition_by {
             Some(partition) => {
                 for (key, rows) in partitions::split(&batch, partition)? {
                     self.write(Some(key), &rows)?;
@@ -253,10 +322,11 @@ impl<'a> FreshFiles<'a> {
         let file = self.files.entry(partition.clone()).or_default();
         file.last_write = self.writes;
         if file.writer.is_none() {
+            let seq = self.numbers.first + file.closed * self.numbers.step;
             let path = self
                 .version
-                .join(TableFile::name_for(partition.as_ref(), file.seq));
-            let writer = open_writer(&path, self.schema)?;
+                .join(TableFile::name_for(partition.as_ref(), seq));
+            let writer = open_writer(&path, &self.schema)?;
             file.writer = Some((path, writer));
         }
         if let Some((path, writer)) = &mut file.writer {
@@ -276,7 +346,7 @@ impl<'a> FreshFiles<'a> {
             && let Some((path, writer)) = file.writer.take()
         {
             writer.close().map_err(|e| parquet_error(&path, &e))?;
-            file.seq += 1;
+            file.closed += 1;
         }
         Ok(())
     }
@@ -313,16 +383,9 @@ impl<'a> FreshFiles<'a> {
         Ok(())
     }
 
-    /// Write what is gathered and close every file; with no row at all, one
-    /// empty file records the columns.
+    /// Write what is gathered and close every file.
     fn finish(mut self) -> Result<()> {
         self.write_pending()?;
-        if self.files.is_empty() {
-            let path = self.version.join(TableFile::name_for(None, 0));
-            open_writer(&path, self.schema)?
-                .close()
-                .map_err(|e| parquet_error(&path, &e))?;
-        }
         for file in self.files.into_values() {
             if let Some((path, writer)) = file.writer {
                 writer.close().map_err(|e| parquet_error(&path, &e))?;
@@ -640,9 +703,20 @@ mod tests {
             data_type: "date".into(),
             granularity: "day".into(),
         };
-        let mut files = FreshFiles::new(dir.path(), &schema, Some(&partition), limits);
+        // Two writers share the folder, as two output partitions do.
+        let mut writers: Vec<FreshFiles> = (0..2)
+            .map(|first| {
+                FreshFiles::new(
+                    dir.path().to_path_buf(),
+                    Arc::clone(&schema),
+                    Some(partition.clone()),
+                    limits,
+                    FileNumbers { first, step: 2 },
+                )
+            })
+            .collect();
         let mut id = 0;
-        for _ in 0..6 {
+        for round in 0..6 {
             let ids: Vec<i64> = (id..id + i64::from(days) * 2).collect();
             id += i64::from(days) * 2;
             let day: Vec<i32> = ids.iter().map(|i| 20_000 + (*i as i32 % days)).collect();
@@ -654,9 +728,11 @@ mod tests {
                 ],
             )
             .unwrap();
-            files.push(batch).unwrap();
+            writers[round % 2].push(batch).unwrap();
         }
-        files.finish().unwrap();
+        for files in writers {
+            files.finish().unwrap();
+        }
 
         let listed = partitions::list(dir.path()).unwrap();
         let mut seen = Vec::new();
@@ -683,8 +759,10 @@ mod tests {
         assert_eq!(seen, (0..id).collect::<Vec<_>>());
         let partitions: BTreeSet<_> = listed.iter().map(|f| f.partition.clone()).collect();
         assert_eq!(partitions.len(), days as usize);
-        // Closed for others and continued in a second file.
-        assert!(listed.iter().any(|f| f.seq > 0), "{listed:?}");
+        // Closed for others and continued in a further file of the same
+        // writer; both writers wrote every partition.
+        assert!(listed.iter().any(|f| f.seq > 1), "{listed:?}");
+        assert!(listed.iter().any(|f| f.seq % 2 == 1), "{listed:?}");
     }
 
     #[test]
@@ -692,9 +770,7 @@ mod tests {
         let schema: SchemaRef =
             Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
         let dir = tempfile::tempdir().unwrap();
-        FreshFiles::new(dir.path(), &schema, None, Limits::default())
-            .finish()
-            .unwrap();
+        record_columns(dir.path(), &schema).unwrap();
         let listed = partitions::list(dir.path()).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(

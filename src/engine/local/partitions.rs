@@ -200,21 +200,14 @@ pub fn split(
     partition: &PartitionBy,
 ) -> Result<BTreeMap<PartitionKey, RecordBatch>> {
     let (numbers, bucket) = buckets(batch, partition)?;
-    let too_many = || Error::execution(Diagnostic::new("an incremental batch has too many rows"));
-    let mut order: Vec<u32> = (0..u32::try_from(numbers.len()).map_err(|_| too_many())?).collect();
-    // Stable: rows keep their order within a partition.
-    order.sort_by_key(|&i| numbers[i as usize]);
-    let sorted_numbers: Vec<Option<i64>> = order.iter().map(|&i| numbers[i as usize]).collect();
+    let (order, groups) = group_rows(&numbers).ok_or_else(|| {
+        Error::execution(Diagnostic::new("an incremental batch has too many rows"))
+    })?;
     let sorted = take_record_batch(batch, &UInt32Array::from(order))
         .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
     let mut parts = BTreeMap::new();
     let mut start = 0;
-    while start < sorted_numbers.len() {
-        let number = sorted_numbers[start];
-        let len = sorted_numbers[start..]
-            .iter()
-            .take_while(|&&n| n == number)
-            .count();
+    for (number, len) in groups {
         let key = match number {
             None => None,
             Some(n) => Some(bucket.name(n).ok_or_else(|| {
@@ -228,6 +221,77 @@ pub fn split(
         start += len;
     }
     Ok(parts)
+}
+
+/// The row positions of `numbers` grouped by number (NULL first, then
+/// ascending; rows keep their order within a group), and each group's number
+/// and length. `None` when the positions do not fit in `u32`.
+///
+/// Partition numbers of one batch usually span a few hundred days, so this
+/// is a counting sort (two passes, no comparisons); numbers spread far wider
+/// than the rows fall back to a stable comparison sort.
+fn group_rows(numbers: &[Option<i64>]) -> Option<(Vec<u32>, Vec<(Option<i64>, usize)>)> {
+    let rows = u32::try_from(numbers.len()).ok()?;
+    let (min, max) = numbers
+        .iter()
+        .flatten()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &n| (lo.min(n), hi.max(n)));
+    let span = if min > max {
+        Some(0)
+    } else {
+        max.checked_sub(min)
+            .and_then(|d| usize::try_from(d).ok())
+            .and_then(|d| d.checked_add(1))
+    };
+    let counting_limit = numbers.len().max(1024).saturating_mul(4);
+    match span {
+        Some(span) if span <= counting_limit => Some(counting_sort(numbers, min, span)),
+        _ => {
+            let mut order: Vec<u32> = (0..rows).collect();
+            order.sort_by_key(|&i| numbers[i as usize]);
+            let mut groups: Vec<(Option<i64>, usize)> = Vec::new();
+            for &i in &order {
+                let number = numbers[i as usize];
+                match groups.last_mut() {
+                    Some((last, len)) if *last == number => *len += 1,
+                    _ => groups.push((number, 1)),
+                }
+            }
+            Some((order, groups))
+        }
+    }
+}
+
+/// [`group_rows`] for numbers within `min..min + span`: slot 0 holds NULL,
+/// slot `n - min + 1` the number `n`.
+fn counting_sort(
+    numbers: &[Option<i64>],
+    min: i64,
+    span: usize,
+) -> (Vec<u32>, Vec<(Option<i64>, usize)>) {
+    let slot = |n: &Option<i64>| n.map_or(0, |n| (n - min) as usize + 1);
+    let mut counts = vec![0usize; span + 1];
+    for n in numbers {
+        counts[slot(n)] += 1;
+    }
+    let mut next = Vec::with_capacity(counts.len());
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for (s, &count) in counts.iter().enumerate() {
+        next.push(start);
+        start += count;
+        if count > 0 {
+            let number = (s > 0).then(|| min + (s as i64 - 1));
+            groups.push((number, count));
+        }
+    }
+    let mut order = vec![0u32; numbers.len()];
+    for (i, n) in numbers.iter().enumerate() {
+        let s = slot(n);
+        order[next[s]] = i as u32;
+        next[s] += 1;
+    }
+    (order, groups)
 }
 
 #[cfg(test)]
@@ -334,5 +398,47 @@ mod tests {
         assert_eq!(split.len(), 3);
         assert_eq!(split[&Some("2026-11-24".into())].num_rows(), 1);
         assert!(keys(&batch, &partition("nope", "day")).is_err());
+    }
+
+    /// Both ways of grouping give a stable grouping: NULL first, numbers
+    /// ascending, rows in their order within a group.
+    #[test]
+    fn rows_group_by_number_stably_whether_counted_or_sorted() {
+        let stable = |numbers: &[Option<i64>]| {
+            let mut order: Vec<u32> = (0..numbers.len() as u32).collect();
+            order.sort_by_key(|&i| numbers[i as usize]);
+            order
+        };
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as i64
+        };
+        let narrow: Vec<Option<i64>> = (0..5000)
+            .map(|_| (next() % 10 != 0).then(|| 20_000 + next() % 400))
+            .collect();
+        let wide: Vec<Option<i64>> = (0..50)
+            .map(|_| (next() % 7 != 0).then(|| (next() - (1 << 30)) * 1_000_000))
+            .collect();
+        for numbers in [
+            narrow,
+            wide,
+            vec![None, None],
+            vec![Some(i64::MAX), Some(i64::MIN)],
+            vec![],
+        ] {
+            let (order, groups) = group_rows(&numbers).unwrap();
+            assert_eq!(order, stable(&numbers), "{numbers:?}");
+            let mut expected: Vec<(Option<i64>, usize)> = Vec::new();
+            for &i in &order {
+                match expected.last_mut() {
+                    Some((n, len)) if *n == numbers[i as usize] => *len += 1,
+                    _ => expected.push((numbers[i as usize], 1)),
+                }
+            }
+            assert_eq!(groups, expected);
+        }
     }
 }

@@ -59,6 +59,28 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
     Ok(ctx)
 }
 
+/// How many Parquet files the first build of an incremental table may keep
+/// open at once (one per partition being written, say a day of sessions):
+/// half of the process's open-file limit left after a reserve for reads and
+/// spill files, between 64 and 4,096. The `cohort` command raises its soft
+/// limit to the hard one at start, so a table of a few years of days keeps
+/// one file per day.
+pub fn open_file_budget() -> usize {
+    let soft = open_file_limit().unwrap_or(1024);
+    (soft.saturating_sub(256) / 2).clamp(64, 4096)
+}
+
+/// The process's soft limit on open files.
+fn open_file_limit() -> Option<usize> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given, which lives here.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    read.then(|| usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
+}
+
 /// The row count DataFusion reports after a write.
 pub fn written_rows(batches: &[RecordBatch]) -> u64 {
     batches

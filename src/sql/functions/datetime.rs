@@ -16,17 +16,21 @@ use chrono::{
     Datelike, Months, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Weekday,
 };
 use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Int64Array, ListArray, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Int64Array, ListArray, StringArray,
+    TimestampMicrosecondArray,
+};
 use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::datatypes::TimestampMicrosecondType;
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::ScalarUDF;
 
 use super::cast::{parse_date, parse_offset, parse_timestamp};
 use super::common::{
-    BqFunction, check_arity, const_str, datetime_type, exec_error, i64_at, is_string, plan_error,
-    ret_date, ret_datetime, ret_int64, ret_string, ret_timestamp, str_at, temporal, temporal_array,
-    temporal_at, timestamp_type,
+    BqFunction, check_arity, const_str, date_to_days, datetime_type, exec_error, i64_at, is_string,
+    plan_error, ret_date, ret_datetime, ret_int64, ret_string, ret_timestamp, str_at, temporal,
+    temporal_array, temporal_at, timestamp_type,
 };
 
 /// A date or time part of BigQuery's date functions.
@@ -738,12 +742,34 @@ fn invoke_extract(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 }
 
 fn invoke_date(args: &[ArrayRef], ret: &DataType) -> Result<ArrayRef> {
+    if let ([arg], DataType::Date32) = (args, ret)
+        && let Some(micros) = arg.as_primitive_opt::<TimestampMicrosecondType>()
+    {
+        return Ok(Arc::new(dates_of_timestamps(micros)));
+    }
     let n = rows(args);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         out.push(date_row(args, i)?);
     }
     temporal_array(out, ret)
+}
+
+/// `DATE(timestamp)` of a whole column: the UTC day of each instant, by
+/// division; an instant outside the calendar's range is NULL, as in
+/// [`date_row`].
+fn dates_of_timestamps(micros: &TimestampMicrosecondArray) -> Date32Array {
+    const MICROS_PER_DAY: i64 = 86_400_000_000;
+    let first = i64::from(date_to_days(NaiveDate::MIN));
+    let last = i64::from(date_to_days(NaiveDate::MAX));
+    micros.unary_opt(|us| {
+        let day = us.div_euclid(MICROS_PER_DAY);
+        if (first..=last).contains(&day) {
+            i32::try_from(day).ok()
+        } else {
+            None
+        }
+    })
 }
 
 fn date_row(args: &[ArrayRef], i: usize) -> Result<Option<NaiveDateTime>> {
@@ -1134,6 +1160,36 @@ fn invoke_to_unix(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The column-wide `DATE(timestamp)` gives what the row-wise one gives,
+    /// before and after the epoch, at day boundaries and out of range.
+    #[test]
+    fn dates_of_a_timestamp_column_match_the_row_by_row_dates() {
+        let day = 86_400_000_000i64;
+        let values = vec![
+            Some(0),
+            Some(-1),
+            Some(day - 1),
+            Some(day),
+            Some(-day),
+            Some(-day - 1),
+            Some(1_795_399_200_000_000),
+            Some(-62_135_596_800_000_000),
+            Some(253_402_300_799_999_999),
+            Some(i64::MIN),
+            Some(i64::MAX),
+            None,
+        ];
+        let column: ArrayRef =
+            Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"));
+        let fast = invoke_date(std::slice::from_ref(&column), &DataType::Date32).unwrap();
+        let rows: Vec<Option<NaiveDateTime>> = (0..column.len())
+            .map(|i| date_row(std::slice::from_ref(&column), i).unwrap())
+            .collect();
+        let slow = temporal_array(rows, &DataType::Date32).unwrap();
+        assert_eq!(fast.as_ref(), slow.as_ref());
+        assert_eq!(fast.null_count(), 3);
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(y, m, day)

@@ -342,6 +342,19 @@ fn invoke_trim(args: &[ArrayRef], ret: &DataType, side: TrimSide) -> Result<Arra
             .collect();
         return Ok(Arc::new(BinaryArray::from_iter(out)));
     }
+    if args.len() == 1
+        && let Some(texts) = args[0].as_string_opt::<i32>()
+    {
+        // The common TRIM(text): slices of the input, no string per row.
+        let mut out = StringBuilder::with_capacity(texts.len(), texts.values().len());
+        for text in texts {
+            match text {
+                Some(text) => out.append_value(trim_text(text, None, side)),
+                None => out.append_null(),
+            }
+        }
+        return Ok(Arc::new(out.finish()));
+    }
     let out: StringArray = (0..n)
         .map(|i| {
             let text = str_at(&args[0], i)?;
@@ -709,6 +722,32 @@ fn invoke_farm_fingerprint(args: &[ArrayRef], _: &DataType) -> Result<ArrayRef> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// TRIM of a text column: whitespace of any kind off either side, NULL kept.
+    #[test]
+    fn trim_of_a_text_column_cuts_whitespace_and_keeps_nulls() {
+        let column: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("  Paid Search \t"),
+            None,
+            Some("\u{2003}é\u{00a0}"),
+            Some(""),
+            Some("   "),
+        ]));
+        let both = invoke_trim_both(&[Arc::clone(&column)], &DataType::Utf8).unwrap();
+        let start = invoke_trim_start(&[Arc::clone(&column)], &DataType::Utf8).unwrap();
+        let texts = |a: &ArrayRef| -> Vec<Option<String>> {
+            a.as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect()
+        };
+        assert_eq!(
+            texts(&both),
+            [Some("Paid Search"), None, Some("é"), Some(""), Some("")]
+                .map(|v| v.map(str::to_string))
+        );
+        assert_eq!(texts(&start)[0].as_deref(), Some("Paid Search \t"));
+    }
 
     fn substr(text: &str, pos: i64, count: Option<i64>) -> String {
         let chars: Vec<char> = text.chars().collect();

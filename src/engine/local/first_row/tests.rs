@@ -114,3 +114,30 @@ async fn ties_keep_whole_rows() {
     let table = pretty_format_batches(&batches).unwrap().to_string();
     assert!(table.contains("| 2 | 2     |"), "{table}");
 }
+
+/// Many keys per hash bucket, NULL keys among them, over several batches and
+/// both partitions: the bucketed `LAG` still keeps exactly the first row of
+/// every key.
+#[tokio::test]
+async fn many_keys_per_bucket_across_batches_match_the_row_number_result() {
+    let (rewritten, native) = (session(true).await, session(false).await);
+    let create = "create table big as select
+            case when value % 97 = 0 then null else value % 3000 end as k,
+            (value * 7919) % 10007 as o, value as v, 0 as a, 0 as b
+        from range(0, 20000)";
+    for ctx in [&rewritten, &native] {
+        ctx.sql(create).await.unwrap().collect().await.unwrap();
+    }
+    let sql = "select * from big qualify row_number() over (partition by k order by o desc, v) = 1";
+    assert!(
+        optimized_plan(&rewritten, sql)
+            .await
+            .contains("cohort_key_bucket")
+    );
+    let (ours, theirs) = (
+        sorted_rows(&rewritten, sql).await,
+        sorted_rows(&native, sql).await,
+    );
+    assert_eq!(ours.lines().count(), 3001 + 4, "{ours:.300}");
+    assert_eq!(ours, theirs);
+}
