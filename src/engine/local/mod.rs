@@ -4,6 +4,7 @@
 
 mod daily;
 mod first_row;
+mod first_value;
 mod fixtures;
 mod incremental;
 pub mod partitions;

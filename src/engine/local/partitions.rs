@@ -223,6 +223,9 @@ pub fn split(
     Ok(parts)
 }
 
+/// Partition numbers (`None`: NULL) and how many rows each has, in order.
+type Groups = Vec<(Option<i64>, usize)>;
+
 /// The row positions of `numbers` grouped by number (NULL first, then
 /// ascending; rows keep their order within a group), and each group's number
 /// and length. `None` when the positions do not fit in `u32`.
@@ -230,7 +233,7 @@ pub fn split(
 /// Partition numbers of one batch usually span a few hundred days, so this
 /// is a counting sort (two passes, no comparisons); numbers spread far wider
 /// than the rows fall back to a stable comparison sort.
-fn group_rows(numbers: &[Option<i64>]) -> Option<(Vec<u32>, Vec<(Option<i64>, usize)>)> {
+fn group_rows(numbers: &[Option<i64>]) -> Option<(Vec<u32>, Groups)> {
     let rows = u32::try_from(numbers.len()).ok()?;
     let (min, max) = numbers
         .iter()
@@ -249,7 +252,7 @@ fn group_rows(numbers: &[Option<i64>]) -> Option<(Vec<u32>, Vec<(Option<i64>, us
         _ => {
             let mut order: Vec<u32> = (0..rows).collect();
             order.sort_by_key(|&i| numbers[i as usize]);
-            let mut groups: Vec<(Option<i64>, usize)> = Vec::new();
+            let mut groups = Groups::new();
             for &i in &order {
                 let number = numbers[i as usize];
                 match groups.last_mut() {

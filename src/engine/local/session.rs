@@ -55,6 +55,7 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
     })?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     crate::sql::functions::register_bigquery_functions(&ctx);
+    ctx.register_udaf(super::first_value::FirstValue::udaf());
     ctx.add_optimizer_rule(Arc::new(super::first_row::FirstRowPerKey));
     Ok(ctx)
 }
