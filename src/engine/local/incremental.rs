@@ -322,7 +322,15 @@ impl FreshFiles {
         let file = self.files.entry(partition.clone()).or_default();
         file.last_write = self.writes;
         if file.writer.is_none() {
-            let seq = self.numbers.first + file.closed * self.numbers.step;
+            let seq = file
+                .closed
+                .checked_mul(self.numbers.step)
+                .and_then(|n| n.checked_add(self.numbers.first))
+                .ok_or_else(|| {
+                    Error::execution(Diagnostic::new(
+                        "an incremental build ran out of file numbers for one partition",
+                    ))
+                })?;
             let path = self
                 .version
                 .join(TableFile::name_for(partition.as_ref(), seq));

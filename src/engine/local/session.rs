@@ -39,6 +39,12 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
             false,
         );
     // Sorts, aggregates and joins share a bounded pool and spill beyond it.
+    // Fair shares: each spilling operator may hold an even share, so a
+    // build's concurrent models and tests do not starve one another (a
+    // first-come pool failed the example's build at 1M customers). The cost:
+    // an operator handed one batch larger than its share fails (at 10M
+    // customers, `customer_features`' window orderings), and the error says
+    // to raise `memory_limit`.
     let limit = settings.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
     let mut runtime =
         RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(limit)));
@@ -197,8 +203,10 @@ pub fn clean_message(message: &str) -> String {
             text = rest;
         }
     }
-    if text.starts_with("Resources exhausted") {
-        // DataFusion's memory pool refused an operator that cannot spill.
+    if text.contains("Resources exhausted") {
+        // DataFusion's memory pool refused an operator that cannot spill
+        // (or a sort that cannot spill any further); its own advice names
+        // settings a cohort user does not have.
         return format!(
             "{text} (the local engine's memory pool is `memory_limit`, default {}MB: \
              raise it in the profile's target, e.g. `memory_limit: 4GB`)",
@@ -222,6 +230,13 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("memory_limit: 4GB"), "{message}");
+        // A sort that ran out while spilling: DataFusion's advice first.
+        let sort = clean_message(
+            "External error: Not enough memory to continue external sort. Consider increasing \
+             the memory limit config: 'datafusion.runtime.memory_limit'.\ncaused by\n\
+             Resources exhausted: Failed to allocate additional 475.9 MB for ExternalSorter[0]",
+        );
+        assert!(sort.contains("memory_limit: 4GB"), "{sort}");
         assert_eq!(clean_message("Execution error: boom"), "boom");
     }
 
