@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod graph;
 pub mod jinja;
+pub mod open_files;
 mod parallel;
 pub mod profile;
 pub mod project;

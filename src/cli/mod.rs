@@ -35,7 +35,9 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    raise_open_file_limit();
+    // A first build keeps one file open per partition it writes, and the
+    // usual soft limit of 1,024 is below a few years of days.
+    cohort::open_files::raise_soft_limit(65_536);
     let printer = Printer::new(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -61,28 +63,6 @@ pub fn main() -> ExitCode {
                 Error::Execution(_) => EXIT_FAILED,
                 Error::Interrupted => EXIT_INTERRUPTED,
             })
-        }
-    }
-}
-
-/// Raise the soft limit on open files to the hard limit (at most 65,536),
-/// as databases do: a first build keeps one file open per partition it
-/// writes, and the usual soft limit of 1,024 is below a few years of days.
-/// Where the limit cannot be raised, builds keep fewer files open.
-fn raise_open_file_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct given,
-    // which lives on this stack frame.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            let wanted = limit.rlim_max.min(65_536);
-            if limit.rlim_cur < wanted {
-                limit.rlim_cur = wanted;
-                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            }
         }
     }
 }

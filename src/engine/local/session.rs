@@ -73,19 +73,8 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
 /// limit to the hard one at start, so a table of a few years of days keeps
 /// one file per day.
 pub fn open_file_budget() -> usize {
-    let soft = open_file_limit().unwrap_or(1024);
+    let soft = crate::open_files::soft_limit().unwrap_or(1024);
     (soft.saturating_sub(256) / 2).clamp(64, 4096)
-}
-
-/// The process's soft limit on open files.
-fn open_file_limit() -> Option<usize> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct it is given, which lives here.
-    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
-    read.then(|| usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
 }
 
 /// The row count DataFusion reports after a write.
