@@ -3,15 +3,18 @@
 //! that report the first error in that order behave exactly as a loop would.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Items below this many run on the calling thread (a thread costs more).
-const MIN_ITEMS_PER_THREAD: usize = 16;
+/// Below this many items per thread, fewer threads are used (a thread costs
+/// tens of microseconds; one item, a YAML file or a model, costs more).
+const MIN_ITEMS_PER_THREAD: usize = 2;
 /// The main thread's usual stack (parsing and rendering recurse; a spawned
 /// thread's default of 2 MiB could fail on a model the main thread handles).
 const STACK_SIZE: usize = 8 << 20;
 
-/// `items.iter().map(f).collect()`, the items split into contiguous chunks
-/// run on up to one thread per core.
+/// `items.iter().map(f).collect()`, run on up to one thread per core. Each
+/// thread takes the next item not yet taken, so a few costly items (a large
+/// schema file, a long model) do not leave the other threads idle.
 pub fn map<T, R, F>(items: &[T], f: F) -> Vec<R>
 where
     T: Sync,
@@ -23,30 +26,39 @@ where
     if threads == 1 {
         return items.iter().map(f).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
-        // A chunk whose thread cannot start runs on this thread instead.
-        let parts: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| {
-                let spawned = std::thread::Builder::new()
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(index) else {
+                return done;
+            };
+            done.push((index, f(item)));
+        }
+    };
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
                     .stack_size(STACK_SIZE)
-                    .spawn_scoped(scope, move || part.iter().map(f).collect::<Vec<R>>());
-                (part, spawned.ok())
+                    .spawn_scoped(scope, work)
+                    .ok()
             })
             .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for (part, handle) in parts {
-            match handle.map(|h| h.join()) {
-                Some(Ok(results)) => out.extend(results),
+        // Items no thread could start for run here.
+        let mut results = work();
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => results.extend(part),
                 // A panic in `f` is a bug: surface it as the loop would have.
-                Some(Err(panic)) => std::panic::resume_unwind(panic),
-                None => out.extend(part.iter().map(f)),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        out
-    })
+        results
+    });
+    results.sort_unstable_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 #[cfg(test)]
@@ -58,5 +70,12 @@ mod tests {
         assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
         assert!(super::map(&[] as &[u32], |i| *i).is_empty());
         assert_eq!(super::map(&[7], |i| i + 1), [8]);
+        // Uneven costs: the order still follows the items.
+        let slow_first: Vec<u64> = (0..40).rev().collect();
+        let echoed = super::map(&slow_first, |&i| {
+            std::thread::sleep(std::time::Duration::from_micros(i * 50));
+            i
+        });
+        assert_eq!(echoed, slow_first);
     }
 }

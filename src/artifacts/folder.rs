@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -24,34 +25,40 @@ pub struct Synced {
     pub removed: usize,
 }
 
-/// Make `folder` hold exactly `files` (paths relative to it, with their bytes).
+/// Make `folder` hold exactly `files` (paths relative to it, with their
+/// bytes). Files are compared and written on every core.
 pub fn sync(folder: &Path, files: &BTreeMap<PathBuf, &[u8]>) -> Result<Synced> {
-    let mut existing = BTreeMap::new();
+    let mut existing = BTreeSet::new();
     let mut dirs = Vec::new();
     if folder.is_dir() {
         list(folder, Path::new(""), &mut existing, &mut dirs)?;
     }
-    let mut synced = Synced::default();
-    let mut created_dirs: BTreeSet<PathBuf> = BTreeSet::new();
-    for (relative, bytes) in files {
-        let path = folder.join(relative);
-        let same = existing.remove(relative).is_some_and(|len: u64| {
-            len == bytes.len() as u64 && fs::read(&path).is_ok_and(|old| old == *bytes)
-        });
-        if same {
-            synced.unchanged += 1;
-            continue;
-        }
-        if let Some(parent) = path.parent()
-            && !created_dirs.contains(parent)
-        {
-            fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-            created_dirs.insert(parent.to_path_buf());
-        }
-        super::write_atomic(&path, bytes)?;
-        synced.written += 1;
+    // The folders new files need, each created once before the writes.
+    let new_parents: BTreeSet<PathBuf> = files
+        .keys()
+        .filter(|relative| !existing.contains(*relative))
+        .filter_map(|relative| folder.join(relative).parent().map(Path::to_path_buf))
+        .collect();
+    for parent in &new_parents {
+        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
-    for relative in existing.keys() {
+    let wanted: Vec<(&PathBuf, &[u8])> = files.iter().map(|(p, b)| (p, *b)).collect();
+    let written = crate::parallel::map(&wanted, |(relative, bytes)| {
+        let path = folder.join(relative);
+        if existing.contains(*relative) && holds(&path, bytes) {
+            return Ok(false);
+        }
+        super::write_atomic(&path, bytes).map(|()| true)
+    });
+    let mut synced = Synced::default();
+    for outcome in written {
+        if outcome? {
+            synced.written += 1;
+        } else {
+            synced.unchanged += 1;
+        }
+    }
+    for relative in existing.iter().filter(|r| !files.contains_key(*r)) {
         let path = folder.join(relative);
         fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
         synced.removed += 1;
@@ -65,11 +72,30 @@ pub fn sync(folder: &Path, files: &BTreeMap<PathBuf, &[u8]>) -> Result<Synced> {
     Ok(synced)
 }
 
-/// Every file under `folder/relative` with its length, and every folder (parents first).
+/// Whether the file at `path` holds exactly `bytes` (an unreadable file does not).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    let Ok(mut file) = fs::File::open(path) else {
+        return false;
+    };
+    // One byte more than wanted: a longer file fills it.
+    let mut buffer = vec![0; bytes.len() + 1];
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    buffer[..filled] == *bytes
+}
+
+/// Every file under `folder/relative`, and every folder (parents first).
 fn list(
     folder: &Path,
     relative: &Path,
-    files: &mut BTreeMap<PathBuf, u64>,
+    files: &mut BTreeSet<PathBuf>,
     dirs: &mut Vec<PathBuf>,
 ) -> Result<()> {
     let dir = folder.join(relative);
@@ -77,14 +103,14 @@ fn list(
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("read folder", &dir, e))?;
         let path = relative.join(entry.file_name());
-        let metadata = entry
-            .metadata()
+        let kind = entry
+            .file_type()
             .map_err(|e| Error::io("inspect", &entry.path(), e))?;
-        if metadata.is_dir() {
+        if kind.is_dir() {
             dirs.push(path.clone());
             list(folder, &path, files, dirs)?;
         } else {
-            files.insert(path, metadata.len());
+            files.insert(path);
         }
     }
     Ok(())
@@ -104,9 +130,9 @@ mod tests {
     fn tree(folder: &Path) -> BTreeMap<String, String> {
         let mut files = BTreeMap::new();
         let mut dirs = Vec::new();
-        let mut lengths = BTreeMap::new();
-        list(folder, Path::new(""), &mut lengths, &mut dirs).unwrap();
-        for path in lengths.keys() {
+        let mut paths = BTreeSet::new();
+        list(folder, Path::new(""), &mut paths, &mut dirs).unwrap();
+        for path in &paths {
             files.insert(
                 path.to_string_lossy().replace('\\', "/"),
                 fs::read_to_string(folder.join(path)).unwrap(),
@@ -166,6 +192,20 @@ mod tests {
             x_before,
             "an unchanged file is not rewritten"
         );
+    }
+
+    #[test]
+    fn a_file_holds_only_its_exact_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.sql");
+        fs::write(&path, "select 1").unwrap();
+        assert!(holds(&path, b"select 1"));
+        assert!(!holds(&path, b"select 2"), "same length, other bytes");
+        assert!(!holds(&path, b"select"), "the file is longer");
+        assert!(!holds(&path, b"select 10"), "the file is shorter");
+        assert!(!holds(&dir.path().join("missing.sql"), b""));
+        fs::write(&path, "").unwrap();
+        assert!(holds(&path, b""));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! not change are not written again ([`folder`]).
 
 mod folder;
+mod manifest;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -78,9 +79,19 @@ pub fn write_compiled(
     if let Some(script) = &daily_refresh {
         statements.insert(PathBuf::from(DAILY_REFRESH), script.as_bytes());
     }
-    folder::sync(&target_dir.join("compiled"), &selects)?;
-    folder::sync(&target_dir.join("run"), &statements)?;
-    write_json(&target_dir.join(MANIFEST), &manifest(project, compiled))
+    // The manifest is rendered and written while the folders are synced.
+    std::thread::scope(|scope| {
+        let manifest = scope.spawn(|| {
+            let text = manifest::render(project, compiled)?;
+            write_atomic(&target_dir.join(MANIFEST), text.as_bytes())
+        });
+        let folders = folder::sync(&target_dir.join("compiled"), &selects)
+            .and_then(|_| folder::sync(&target_dir.join("run"), &statements));
+        let manifest = manifest
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        folders.and(manifest)
+    })
 }
 
 /// Where `cohort compile` writes the daily segment tables' script (under `target/run/`).
@@ -100,96 +111,6 @@ fn daily_refresh_script(project: &Project, compiled: &CompiledProject) -> Option
         compiled.target.dataset(),
     );
     Some(daily::bigquery_script(&segments, &tables, project.as_of))
-}
-
-/// The manifest as JSON: nodes, sources, parent and child maps, all in sorted order.
-pub fn manifest(project: &Project, compiled: &CompiledProject) -> Value {
-    let project_name = &compiled.project_name;
-    let mut nodes = serde_json::Map::new();
-    let mut parent_map = BTreeMap::new();
-    let mut child_map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for node in compiled.nodes.values() {
-        let depends: Vec<String> = {
-            let mut d: Vec<String> = node
-                .depends_on
-                .iter()
-                .map(|n| format!("model.{project_name}.{n}"))
-                .chain(
-                    node.sources
-                        .iter()
-                        .map(|(s, t)| format!("source.{project_name}.{s}.{t}")),
-                )
-                .collect();
-            d.sort();
-            d
-        };
-        for parent in &depends {
-            child_map
-                .entry(parent.clone())
-                .or_default()
-                .push(node.unique_id.clone());
-        }
-        parent_map.insert(node.unique_id.clone(), depends.clone());
-        let mut entry = json!({
-                "resource_type": node.resource_type(),
-                "name": node.name,
-                "original_file_path": node.path.to_string_lossy().replace('\\', "/"),
-                "relation_name": node.relation.quoted(),
-                "database": node.relation.project,
-                "schema": node.relation.dataset,
-                "alias": node.relation.name,
-                "materialized": node.materialization.as_str(),
-                "config": node.config,
-                "tags": node.config.tags,
-                "description": node.description,
-                "columns": node.columns,
-                "depends_on": { "nodes": depends },
-                "compiled_code": node.sql,
-                "run_code": node.run_sql,
-                "checksum": { "name": "sha256", "checksum": node.checksum },
-        });
-        if let Some(i) = &node.incremental {
-            entry["incremental"] = json!({
-                "strategy": i.settings.strategy,
-                "unique_key": i.settings.unique_key,
-                "on_schema_change": i.settings.on_schema_change,
-                "lookback": i.settings.lookback,
-                "compiled_code": i.sql,
-                "run_code": i.run_sql,
-            });
-        }
-        nodes.insert(node.unique_id.clone(), entry);
-    }
-    let mut sources = serde_json::Map::new();
-    for ((s, t), source) in &compiled.sources {
-        sources.insert(
-            format!("source.{project_name}.{s}.{t}"),
-            json!({
-                "resource_type": "source",
-                "source_name": s,
-                "name": t,
-                "relation_name": source.relation.quoted(),
-                "description": source.table.description,
-                "columns": source.table.columns,
-                "original_file_path": source.table.defined_at.file.to_string_lossy().replace('\\', "/"),
-            }),
-        );
-    }
-    for children in child_map.values_mut() {
-        children.sort();
-    }
-    json!({
-        "metadata": {
-            "cohort_version": env!("CARGO_PKG_VERSION"),
-            "project_name": project_name,
-            "target": { "name": compiled.target.name, "type": compiled.target.type_name() },
-            "vars": project.vars,
-        },
-        "nodes": nodes,
-        "sources": sources,
-        "parent_map": parent_map,
-        "child_map": child_map,
-    })
 }
 
 /// `target/compiled/<dir>/tests/<test>.sql`: where a data test's query is written.
