@@ -9,6 +9,7 @@ mod fixtures;
 mod incremental;
 pub mod partitions;
 mod preflight;
+mod rechunk;
 pub mod schema_change;
 pub mod session;
 pub mod storage;

@@ -9,6 +9,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
@@ -42,9 +43,9 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
     // Fair shares: each spilling operator may hold an even share, so a
     // build's concurrent models and tests do not starve one another (a
     // first-come pool failed the example's build at 1M customers). The cost:
-    // an operator handed one batch larger than its share fails (at 10M
-    // customers, `customer_features`' window orderings), and the error says
-    // to raise `memory_limit`.
+    // an operator handed one batch larger than its share fails, and the error
+    // says to raise `memory_limit`; the one operator that emits such batches,
+    // a whole-input window, is followed by a rechunk (`super::rechunk`).
     let limit = settings.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
     let mut runtime =
         RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(limit)));
@@ -59,7 +60,13 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
             "cannot start the local engine: {e}"
         )))
     })?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(super::rechunk::RechunkWindowOutput))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
     crate::sql::functions::register_bigquery_functions(&ctx);
     ctx.register_udaf(super::first_value::FirstValue::udaf());
     ctx.add_optimizer_rule(Arc::new(super::first_row::FirstRowPerKey));
