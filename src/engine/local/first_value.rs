@@ -145,13 +145,12 @@ pub struct FirstByGroups {
     /// Per group: set by a row yet?
     is_set: Vec<bool>,
     /// Per group, `ordering_types.len()` entries each: the ordering as i64
-    /// (`None`: NULL).
+    /// (`None`: NULL); cast back to the ordering's type for
+    /// [`GroupsAccumulator::state`].
     keys: Vec<Option<i64>>,
-    /// The same ordering as scalars, for [`GroupsAccumulator::state`].
-    orderings: Vec<ScalarValue>,
     /// Per group: the first row's value.
     values: Vec<ScalarValue>,
-    /// Heap bytes held by `orderings` and `values`.
+    /// Heap bytes held by `values`.
     scalar_bytes: usize,
 }
 
@@ -190,7 +189,6 @@ impl FirstByGroups {
                 .collect(),
             is_set: Vec::new(),
             keys: Vec::new(),
-            orderings: Vec::new(),
             values: Vec::new(),
             scalar_bytes: 0,
         })
@@ -205,18 +203,9 @@ impl FirstByGroups {
             return Ok(());
         }
         let null_value = ScalarValue::try_from(&self.value_type)?;
-        let null_orderings = self
-            .ordering_types
-            .iter()
-            .map(ScalarValue::try_from)
-            .collect::<Result<Vec<_>>>()?;
-        let added = groups - self.is_set.len();
         self.is_set.resize(groups, false);
         self.keys.resize(groups * self.width(), None);
         self.values.resize(groups, null_value);
-        for _ in 0..added {
-            self.orderings.extend(null_orderings.iter().cloned());
-        }
         Ok(())
     }
 
@@ -257,7 +246,6 @@ impl FirstByGroups {
         group: usize,
         row: usize,
         value: &ArrayRef,
-        ordering: &[ArrayRef],
         keys: &[Int64Columns],
     ) -> Result<()> {
         let width = self.width();
@@ -266,12 +254,8 @@ impl FirstByGroups {
         self.scalar_bytes = self
             .scalar_bytes
             .saturating_sub(std::mem::replace(&mut self.values[group], new_value).size());
-        for (c, (column, key)) in ordering.iter().zip(keys).enumerate() {
+        for (c, key) in keys.iter().enumerate() {
             self.keys[group * width + c] = key.value(row);
-            let scalar = ScalarValue::try_from_array(column, row)?;
-            self.scalar_bytes += scalar.size();
-            let old = std::mem::replace(&mut self.orderings[group * width + c], scalar);
-            self.scalar_bytes = self.scalar_bytes.saturating_sub(old.size());
         }
         self.is_set[group] = true;
         Ok(())
@@ -301,7 +285,7 @@ impl FirstByGroups {
                 continue;
             }
             if !self.is_set[group] || self.orders_first(&keys, row, group) {
-                self.take_row(group, row, value, ordering, &keys)?;
+                self.take_row(group, row, value, &keys)?;
             }
         }
         Ok(())
@@ -313,25 +297,20 @@ impl FirstByGroups {
         let values = emit_to.take_needed(&mut self.values);
         let emitted = values.len();
         let is_set = emit_to.take_needed(&mut self.is_set);
-        let orderings: Vec<ScalarValue> = self.orderings.drain(..emitted * width).collect();
-        self.keys.drain(..emitted * width);
-        let freed: usize = values.iter().chain(&orderings).map(ScalarValue::size).sum();
+        let keys: Vec<Option<i64>> = self.keys.drain(..emitted * width).collect();
+        let freed: usize = values.iter().map(ScalarValue::size).sum();
         self.scalar_bytes = self.scalar_bytes.saturating_sub(freed);
-        let to_array = |scalars: Vec<ScalarValue>, data_type: &DataType| -> Result<ArrayRef> {
-            if scalars.is_empty() {
-                Ok(new_empty_array(data_type))
-            } else {
-                ScalarValue::iter_to_array(scalars)
-            }
-        };
         let ordering_arrays = (0..width)
             .map(|c| {
-                let column: Vec<ScalarValue> =
-                    orderings.iter().skip(c).step_by(width).cloned().collect();
-                to_array(column, &self.ordering_types[c])
+                let column = keys.iter().skip(c).step_by(width).copied();
+                from_int64(column, &self.ordering_types[c])
             })
             .collect::<Result<Vec<_>>>()?;
-        let value_array = to_array(values, &self.value_type)?;
+        let value_array = if values.is_empty() {
+            new_empty_array(&self.value_type)
+        } else {
+            ScalarValue::iter_to_array(values)?
+        };
         Ok((value_array, ordering_arrays, BooleanArray::from(is_set)))
     }
 }
@@ -414,7 +393,7 @@ impl GroupsAccumulator for FirstByGroups {
     fn size(&self) -> usize {
         self.is_set.capacity()
             + self.keys.capacity() * size_of::<Option<i64>>()
-            + (self.values.capacity() + self.orderings.capacity()) * size_of::<ScalarValue>()
+            + self.values.capacity() * size_of::<ScalarValue>()
             + self.scalar_bytes
     }
 }
@@ -431,6 +410,13 @@ impl Int64Columns {
     fn value(&self, row: usize) -> Option<i64> {
         self.0.is_valid(row).then(|| self.0.value(row))
     }
+}
+
+/// An ordering column of `data_type` from its `i64`s (the inverse of
+/// [`Int64Columns::of`]).
+fn from_int64(keys: impl Iterator<Item = Option<i64>>, data_type: &DataType) -> Result<ArrayRef> {
+    let int64: ArrayRef = Arc::new(PrimitiveArray::<Int64Type>::from_iter(keys));
+    Ok(cast(&int64, data_type)?)
 }
 
 /// Types whose order is their `i64` cast's order.

@@ -8,13 +8,15 @@ use super::FirstValue;
 /// 30,000 rows in 700 groups over several batches and two partitions (so
 /// partial states are merged), with NULLs in every column and unique
 /// orderings (`id` last), so the first row of each group is well defined.
-const ROWS: &str = "create table t as select
+const ROWS: &str = r#"create table t as select
         value % 700 as g,
         case when value % 13 = 0 then null else 'v' || cast(value as varchar) end as v,
         case when value % 11 = 0 then null else (value * 7919) % 50 end as o,
         to_timestamp_micros(case when value % 17 = 0 then null else (value * 104729) % 99991 end) as ts,
+        arrow_cast(cast(case when value % 19 = 0 then null else (value * 31) % 997 end as int), 'Date32') as d,
+        arrow_cast(to_timestamp_micros((value * 7) % 5003), 'Timestamp(Microsecond, Some("UTC"))') as tz,
         cast(value as bigint) as id
-    from range(0, 30000)";
+    from range(0, 30000)"#;
 
 async fn session(ours: bool) -> SessionContext {
     let config = SessionConfig::new()
@@ -42,6 +44,8 @@ async fn first_value_per_group_matches_datafusion() {
         "o nulls first, ts desc, id",
         "ts desc nulls last, id desc",
         "ts nulls first, o desc nulls first, id",
+        "d desc, id",
+        "d nulls first, tz desc, id",
     ] {
         let sql = format!(
             "select g, first_value(v order by {order}) as first,
