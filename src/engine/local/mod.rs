@@ -386,12 +386,15 @@ impl LocalEngine {
         let version = self.storage.new_version(&node.relation)?;
         let file = version.join(DATA_FILE);
         let schema = Arc::new(plan.schema().as_arrow().clone());
-        let frame = DataFrame::new(self.ctx.state(), plan);
+        let state = self.ctx.state();
+        let options =
+            session::table_parquet_options(state.default_table_options().parquet, &schema);
+        let frame = DataFrame::new(state, plan);
         let written = frame
             .write_parquet(
                 &file.to_string_lossy(),
                 DataFrameWriteOptions::new().with_single_file_output(true),
-                None,
+                Some(options),
             )
             .await;
         let rows = match written {

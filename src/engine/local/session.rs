@@ -7,6 +7,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::config::TableParquetOptions;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
@@ -114,6 +115,28 @@ pub fn parquet_properties(schema: &Schema) -> WriterProperties {
     builder.build()
 }
 
+/// [`parquet_properties`] for the tables DataFusion writes (`table`
+/// models), on top of the session's own writer options `base`.
+pub fn table_parquet_options(
+    mut base: TableParquetOptions,
+    schema: &Schema,
+) -> TableParquetOptions {
+    base.global.compression = Some("lz4_raw".to_string());
+    base.global.dictionary_enabled = Some(false);
+    for field in schema.fields() {
+        if matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            base.column_specific_options
+                .entry(field.name().clone())
+                .or_default()
+                .dictionary_enabled = Some(true);
+        }
+    }
+    base
+}
+
 /// A Parquet file with `schema` and no rows (DataFusion writes nothing for empty results).
 pub fn write_empty_parquet(path: &Path, schema: SchemaRef) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?;
@@ -215,6 +238,50 @@ pub fn clean_message(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn tables_are_written_with_lz4_and_dictionaries_for_text_only() {
+        use datafusion::dataframe::DataFrameWriteOptions;
+        use datafusion::parquet::basic::Encoding;
+        use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+
+        let dir = tempfile::tempdir().unwrap();
+        let settings = LocalSettings {
+            root: dir.path().to_path_buf(),
+            memory_limit: None,
+            as_of: None,
+            full_refresh: false,
+        };
+        let ctx = context(&settings).unwrap();
+        let frame = ctx
+            .sql(
+                "select value as id, 'c' || cast(value % 3 as varchar) as name from range(0, 1000)",
+            )
+            .await
+            .unwrap();
+        let schema = frame.schema().as_arrow().clone();
+        let options = table_parquet_options(ctx.state().default_table_options().parquet, &schema);
+        let file = dir.path().join("t.parquet");
+        frame
+            .write_parquet(
+                &file.to_string_lossy(),
+                DataFrameWriteOptions::new().with_single_file_output(true),
+                Some(options),
+            )
+            .await
+            .unwrap();
+
+        let reader = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
+        let group = reader.metadata().row_group(0);
+        let (id, name) = (group.column(0), group.column(1));
+        assert_eq!(id.compression(), Compression::LZ4_RAW);
+        assert_eq!(name.compression(), Compression::LZ4_RAW);
+        let dictionary = |c: &datafusion::parquet::file::metadata::ColumnChunkMetaData| {
+            c.encodings().any(|e| e == Encoding::RLE_DICTIONARY)
+        };
+        assert!(!dictionary(id), "ids are not interned");
+        assert!(dictionary(name), "text is");
+    }
 
     #[test]
     fn an_exhausted_memory_pool_says_how_to_raise_it() {
