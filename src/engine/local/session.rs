@@ -104,10 +104,7 @@ pub fn parquet_properties(schema: &Schema) -> WriterProperties {
         .set_compression(Compression::LZ4_RAW)
         .set_dictionary_enabled(false);
     for field in schema.fields() {
-        if matches!(
-            field.data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        ) {
+        if is_text(field.data_type()) {
             builder = builder
                 .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), true);
         }
@@ -124,10 +121,7 @@ pub fn table_parquet_options(
     base.global.compression = Some("lz4_raw".to_string());
     base.global.dictionary_enabled = Some(false);
     for field in schema.fields() {
-        if matches!(
-            field.data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        ) {
+        if is_text(field.data_type()) {
             base.column_specific_options
                 .entry(field.name().clone())
                 .or_default()
@@ -135,6 +129,14 @@ pub fn table_parquet_options(
         }
     }
     base
+}
+
+/// Text columns: the ones whose values repeat enough for a dictionary.
+fn is_text(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
 }
 
 /// A Parquet file with `schema` and no rows (DataFusion writes nothing for empty results).
