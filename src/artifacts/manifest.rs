@@ -9,25 +9,11 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use crate::compile::{CompiledNode, CompiledProject, CompiledSource};
-use crate::error::{Error, Result};
 use crate::project::Project;
-
-/// The manifest of `compiled`, pretty-printed, with a final newline.
-pub fn render(project: &Project, compiled: &CompiledProject) -> Result<String> {
-    let manifest = Manifest::new(project, compiled);
-    let mut text = serde_json::to_string_pretty(&manifest).map_err(|e| {
-        Error::execution(crate::Diagnostic::new(format!(
-            "cannot serialize {}: {e}",
-            super::MANIFEST
-        )))
-    })?;
-    text.push('\n');
-    Ok(text)
-}
 
 /// The manifest's top level; the parent map is computed once and also
 /// gives each node its `depends_on`.
-struct Manifest<'a> {
+pub struct Manifest<'a> {
     project: &'a Project,
     compiled: &'a CompiledProject,
     parent_map: BTreeMap<&'a str, Vec<String>>,
@@ -50,7 +36,7 @@ struct TargetInfo<'a> {
 }
 
 impl<'a> Manifest<'a> {
-    fn new(project: &'a Project, compiled: &'a CompiledProject) -> Manifest<'a> {
+    pub fn new(project: &'a Project, compiled: &'a CompiledProject) -> Manifest<'a> {
         let mut parent_map = BTreeMap::new();
         let mut child_map: BTreeMap<String, Vec<&'a str>> = BTreeMap::new();
         for node in compiled.nodes.values() {

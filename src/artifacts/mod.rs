@@ -12,7 +12,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::compile::{CompiledNode, CompiledProject};
 use crate::error::{Error, Result};
@@ -82,8 +82,10 @@ pub fn write_compiled(
     // The manifest is rendered and written while the folders are synced.
     std::thread::scope(|scope| {
         let manifest = scope.spawn(|| {
-            let text = manifest::render(project, compiled)?;
-            write_atomic(&target_dir.join(MANIFEST), text.as_bytes())
+            write_json(
+                &target_dir.join(MANIFEST),
+                &manifest::Manifest::new(project, compiled),
+            )
         });
         let folders = folder::sync(&target_dir.join("compiled"), &selects)
             .and_then(|_| folder::sync(&target_dir.join("run"), &statements));
@@ -144,7 +146,7 @@ pub fn write_run_results(target_dir: &Path, command: &str, summary: &RunSummary)
 }
 
 /// Write pretty JSON atomically (temp file, then rename).
-pub fn write_json(path: &Path, value: &Value) -> Result<()> {
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| {
         Error::execution(crate::Diagnostic::new(format!(
             "cannot serialize {}: {e}",
