@@ -69,6 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = LocalSettings {
         root: scratch.path().join("local"),
         memory_limit: None,
+        spill_dir: None,
         as_of: Some(as_of),
         full_refresh: false,
     };

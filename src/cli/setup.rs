@@ -76,11 +76,13 @@ impl Session {
 
     /// Settings of a scratch local engine for unit tests on any target: its
     /// store is a folder in the system's temp dir that nothing is written
-    /// to (unit tests run on fixtures), never the target's own folder.
+    /// to or created in (unit tests run on fixtures, and spill, if ever, to
+    /// DataFusion's self-removing temporary files), never the target's own folder.
     pub fn unit_test_settings(&self) -> cohort::engine::local::LocalSettings {
         cohort::engine::local::LocalSettings {
             root: std::env::temp_dir().join(format!("cohort-unit-tests-{}", std::process::id())),
             memory_limit: None,
+            spill_dir: None,
             as_of: Some(self.project.as_of),
             full_refresh: false,
         }
@@ -92,6 +94,7 @@ impl Session {
             TargetKind::Local(local) => Ok(cohort::engine::local::LocalSettings {
                 root: self.project.root.join(&local.path),
                 memory_limit: local.memory_limit.as_deref().map(parse_bytes).transpose()?,
+                spill_dir: Some(self.project.root.join(&local.path).join(".spill")),
                 as_of: Some(self.project.as_of),
                 full_refresh: false,
             }),

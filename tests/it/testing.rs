@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::support::{example_project, run, sample_vars, write};
+use crate::support::{cohort, example_project, run, sample_vars, write};
 
 /// Five orders (one NULL id, a duplicated id, an unknown status, a negative
 /// amount, an amount of 120, a customer that does not exist) and three customers.
@@ -486,6 +486,24 @@ fn unit_tests_pass_on_fixtures_and_fail_with_a_diff() {
     // `build` runs it too, before the models.
     let out = run(project.path(), &["build"]).ok();
     assert!(out.stdout.contains("Tests: 1 passed"), "{}", out.stdout);
+
+    // The scratch engine of unit tests leaves nothing in the temp folder.
+    let temp = tempfile::tempdir().unwrap();
+    for command in ["test", "build"] {
+        cohort(project.path())
+            .arg(command)
+            .env("TMPDIR", temp.path())
+            .output()
+            .expect("run cohort");
+        let left: Vec<_> = std::fs::read_dir(temp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "`cohort {command}` left {left:?} in TMPDIR"
+        );
+    }
 
     // Wrong expectations: one expected row is missing, one produced row unexpected.
     let bad = "        - {customer_id: 1, total: 12.5}\n        - {customer_id: 2, total: 8}\n";

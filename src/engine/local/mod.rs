@@ -65,8 +65,12 @@ impl std::fmt::Debug for LocalEngine {
 pub struct LocalSettings {
     /// Where tables live (absolute).
     pub root: PathBuf,
-    /// Memory limit in bytes; spilling to `root/.spill` beyond it.
+    /// Memory limit in bytes; sorts, aggregates and joins spill beyond it.
     pub memory_limit: Option<usize>,
+    /// Where they spill (`root/.spill` for a target's engine). `None`:
+    /// DataFusion's own temporary files in the system's temporary folder,
+    /// removed when done (a scratch engine leaves nothing behind).
+    pub spill_dir: Option<PathBuf>,
     /// The date `CURRENT_DATE()` returns (the project's `as_of`).
     pub as_of: Option<chrono::NaiveDate>,
     /// Rebuild incremental models from scratch (`--full-refresh`).

@@ -50,10 +50,12 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
     let limit = settings.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
     let mut runtime =
         RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(limit)));
-    // Spill files go next to the tables (the system's temporary folder can
-    // be memory-backed); where that folder cannot be made, DataFusion's default.
-    let spill = settings.root.join(".spill");
-    if std::fs::create_dir_all(&spill).is_ok() {
+    // A target's spill files go next to its tables (the system's temporary
+    // folder can be memory-backed); where that folder cannot be made, and for
+    // a scratch engine, DataFusion's default.
+    if let Some(spill) = &settings.spill_dir
+        && std::fs::create_dir_all(spill).is_ok()
+    {
         runtime = runtime.with_temp_file_path(spill);
     }
     let runtime = runtime.build_arc().map_err(|e| {
@@ -251,6 +253,7 @@ mod tests {
         let settings = LocalSettings {
             root: dir.path().to_path_buf(),
             memory_limit: None,
+            spill_dir: None,
             as_of: None,
             full_refresh: false,
         };

@@ -18,6 +18,7 @@ async fn session(with_rule: bool) -> SessionContext {
     let ctx = context(&LocalSettings {
         root: std::env::temp_dir(),
         memory_limit: None,
+        spill_dir: None,
         as_of: None,
         full_refresh: false,
     })
