@@ -22,7 +22,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::{concat_batches, filter_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::DataFrame;
@@ -501,7 +501,8 @@ fn apply(
 }
 
 /// `merge`: the touched partitions (every file when unpartitioned) lose the
-/// rows whose key is in the batch and gain the batch's rows.
+/// rows whose key is in the batch and gain the batch's rows. Partitions are
+/// rewritten in parallel, each on its own.
 #[allow(clippy::too_many_arguments)]
 fn merge(
     node: &CompiledNode,
@@ -516,42 +517,46 @@ fn merge(
     carry: &dyn Fn(&TableFile) -> Result<()>,
 ) -> Result<()> {
     let keys = KeyColumns::new(node, unique_key, schema)?;
-    let incoming = keys.set(batch)?;
-    if !partitioned {
-        let mut kept = Vec::new();
-        for file in files {
-            kept.push(keys.without(&read(&old.join(&file.name), schema)?, &incoming)?);
+    let incoming_rows = keys.rows(batch)?;
+    let incoming = keys.set(batch, &incoming_rows);
+    let rewrite = |key: Option<&PartitionKey>, stored: &[&TableFile], new: &RecordBatch| {
+        let mut parts = Vec::with_capacity(stored.len() + 1);
+        for file in stored {
+            parts.push(keys.without(&read(&old.join(&file.name), schema)?, &incoming)?);
         }
-        kept.push(batch.clone());
-        let all = concat_batches(schema, kept.iter()).map_err(|e| failed(node, &e.to_string()))?;
-        return write(version, &TableFile::name_for(None, 0), &all);
+        parts.push(new.clone());
+        let all = concat_batches(schema, parts.iter()).map_err(|e| failed(node, &e.to_string()))?;
+        let seq = match key {
+            Some(Some(_)) | None => 0,
+            Some(null) => partitions::next_seq(files, Some(null)),
+        };
+        write(version, &TableFile::name_for(key, seq), &all)
+    };
+    if !partitioned {
+        let stored: Vec<&TableFile> = files.iter().collect();
+        return rewrite(None, &stored, batch);
     }
-    // As on BigQuery, only rows in the batch's (non-NULL) partitions are matched.
-    let touched: BTreeSet<&PartitionKey> = grouped.keys().filter(|k| k.is_some()).collect();
-    let mut rewritten: BTreeMap<&PartitionKey, Vec<RecordBatch>> = BTreeMap::new();
+    // As on BigQuery, only rows in the batch's (non-NULL) partitions are
+    // matched; rows with a NULL partition are added as a new file.
+    let mut stored: BTreeMap<&PartitionKey, Vec<&TableFile>> = BTreeMap::new();
     for file in files {
         match &file.partition {
-            Some(key) if touched.contains(key) => {
-                let rows = read(&old.join(&file.name), schema)?;
-                rewritten
-                    .entry(key)
-                    .or_default()
-                    .push(keys.without(&rows, &incoming)?);
+            Some(key) if key.is_some() && grouped.contains_key(key) => {
+                stored.entry(key).or_default().push(file)
             }
             _ => carry(file)?,
         }
     }
-    for (key, rows) in grouped {
-        let seq = match key {
-            Some(_) => 0,
-            None => partitions::next_seq(files, Some(key)),
+    let work: Vec<(&PartitionKey, &RecordBatch)> = grouped.iter().collect();
+    crate::parallel::map(&work, |(key, rows)| {
+        let in_partition = match key {
+            Some(_) => stored.get(key).map(Vec::as_slice).unwrap_or_default(),
+            None => &[],
         };
-        let mut parts = rewritten.remove(key).unwrap_or_default();
-        parts.push(rows.clone());
-        let all = concat_batches(schema, parts.iter()).map_err(|e| failed(node, &e.to_string()))?;
-        write(version, &TableFile::name_for(Some(key), seq), &all)?;
-    }
-    Ok(())
+        rewrite(Some(key), in_partition, rows)
+    })
+    .into_iter()
+    .collect()
 }
 
 /// The `unique_key` columns of a table, compared as Arrow rows.
@@ -603,28 +608,29 @@ impl KeyColumns {
         columns.iter().any(|c| c.is_null(i))
     }
 
-    /// The keys of `batch` (rows with a NULL key part left out).
-    fn set(&self, batch: &RecordBatch) -> Result<HashSet<Vec<u8>>> {
+    /// The keys of `batch`, one comparable byte string per row.
+    fn rows(&self, batch: &RecordBatch) -> Result<Rows> {
+        self.converter
+            .convert_columns(&self.columns(batch))
+            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))
+    }
+
+    /// The keys of `batch` (rows with a NULL key part left out), borrowed
+    /// from its [`Self::rows`].
+    fn set<'r>(&self, batch: &RecordBatch, rows: &'r Rows) -> HashSet<&'r [u8]> {
         let columns = self.columns(batch);
-        let rows = self
-            .converter
-            .convert_columns(&columns)
-            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
-        Ok((0..batch.num_rows())
+        (0..batch.num_rows())
             .filter(|&i| !Self::has_null(&columns, i))
-            .map(|i| rows.row(i).as_ref().to_vec())
-            .collect())
+            .map(|i| rows.row(i).data())
+            .collect()
     }
 
     /// `batch` without the rows whose key is in `keys`.
-    fn without(&self, batch: &RecordBatch, keys: &HashSet<Vec<u8>>) -> Result<RecordBatch> {
+    fn without(&self, batch: &RecordBatch, keys: &HashSet<&[u8]>) -> Result<RecordBatch> {
         let columns = self.columns(batch);
-        let rows = self
-            .converter
-            .convert_columns(&columns)
-            .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))?;
+        let rows = self.rows(batch)?;
         let keep: BooleanArray = (0..batch.num_rows())
-            .map(|i| Some(Self::has_null(&columns, i) || !keys.contains(rows.row(i).as_ref())))
+            .map(|i| Some(Self::has_null(&columns, i) || !keys.contains(rows.row(i).data())))
             .collect();
         filter_record_batch(batch, &keep)
             .map_err(|e| Error::execution(Diagnostic::new(e.to_string())))
