@@ -293,8 +293,12 @@ impl LocalEngine {
     /// from one of its files: every file of a version has the same columns
     /// (a new column rewrites them all), and DataFusion would otherwise read
     /// the footer of each file (a table of 800 daily partitions: 800 reads
-    /// on every start). `None` for a version without a data file.
+    /// on every start). Only nullability may differ between files (a merge
+    /// writes nullable columns), so with several files every column is
+    /// taken as nullable, which is what merging their schemas could give at
+    /// most. `None` for a version without a data file.
     async fn version_schema(&self, path: &Path) -> datafusion::error::Result<Option<Schema>> {
+        let mut files = 1;
         let file = if path.is_dir() {
             let mut names: Vec<_> = std::fs::read_dir(path)?
                 .filter_map(|entry| entry.ok().map(|e| e.file_name()))
@@ -304,6 +308,7 @@ impl LocalEngine {
                 })
                 .collect();
             names.sort_unstable();
+            files = names.len();
             match names.into_iter().next() {
                 Some(name) => path.join(name),
                 None => return Ok(None),
@@ -315,7 +320,11 @@ impl LocalEngine {
         let listing = ParquetReadOptions::default()
             .to_listing_options(&self.ctx.copied_config(), self.ctx.copied_table_options());
         let schema = listing.infer_schema(&self.ctx.state(), &url).await?;
-        Ok(Some(schema.as_ref().clone()))
+        Ok(Some(if files > 1 {
+            schema_change::nullable(&schema).as_ref().clone()
+        } else {
+            schema.as_ref().clone()
+        }))
     }
 
     /// A result column spelled `CustomerID` is still read as `customerid`.
@@ -559,5 +568,67 @@ fn sql_error(node: &CompiledNode, err: &SqlError) -> Error {
             diagnostic.help("this BigQuery feature has no local equivalent yet; build on a BigQuery target or rewrite the expression"),
         ),
         _ => Error::execution(diagnostic),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{AsArray, Int64Array, RecordBatch};
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
+
+    /// A version whose files differ in nullability (a merge writes nullable
+    /// columns next to a first build's required ones) reads every row, and
+    /// the NULLs are NULLs, whichever file the schema was read from.
+    #[tokio::test]
+    async fn a_version_of_several_files_keeps_the_nulls_of_any_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let version = dir.path().join("v1");
+        std::fs::create_dir_all(&version).unwrap();
+        let write = |name: &str, nullable: bool, values: Vec<Option<i64>>| {
+            let field = Field::new("x", DataType::Int64, nullable);
+            let schema = Arc::new(Schema::new(vec![field]));
+            let column = Arc::new(Int64Array::from(values));
+            let batch = RecordBatch::try_new(schema, vec![column]).unwrap();
+            incremental::write(&version, name, &batch).unwrap();
+        };
+        write(
+            "partition-2026-11-20-00000.parquet",
+            false,
+            vec![Some(1), Some(2)],
+        );
+        write(
+            "partition-2026-11-21-00000.parquet",
+            true,
+            vec![Some(3), None],
+        );
+        let engine = LocalEngine::empty(&LocalSettings {
+            root: dir.path().to_path_buf(),
+            memory_limit: None,
+            spill_dir: None,
+            as_of: None,
+            full_refresh: false,
+        })
+        .unwrap();
+        let relation = Relation {
+            project: None,
+            dataset: "analytics".into(),
+            name: "events".into(),
+        };
+        engine.ensure_schema(&relation.dataset).unwrap();
+        engine
+            .register_table_file(&relation, &version)
+            .await
+            .unwrap();
+        let batches = engine
+            .ctx
+            .sql("select count(*), count(x), sum(x) from analytics.events")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let value = |i: usize| batches[0].column(i).as_primitive::<Int64Type>().value(0);
+        assert_eq!((value(0), value(1), value(2)), (4, 3, 6));
     }
 }
