@@ -152,6 +152,12 @@ fn main() -> BenchResult<()> {
     )?;
     let state = daily_project.join("target");
     let saved = work.join("yesterday-target");
+    // A kept COHORT_BENCH_DIR holds an earlier run's copy: copying over it
+    // would add its stale table versions, which each timed refresh would
+    // then delete.
+    if saved.exists() {
+        std::fs::remove_dir_all(&saved)?;
+    }
     copy_tree(&state, &saved)?;
     let mut daily = Vec::new();
     for _ in 0..runs {
