@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::support::{cohort, example_project, run, sample_vars, write};
+use crate::support::{Run, cohort, example_project, run, sample_vars, write};
 
 /// Five orders (one NULL id, a duplicated id, an unknown status, a negative
 /// amount, an amount of 120, a customer that does not exist) and three customers.
@@ -487,24 +487,6 @@ fn unit_tests_pass_on_fixtures_and_fail_with_a_diff() {
     let out = run(project.path(), &["build"]).ok();
     assert!(out.stdout.contains("Tests: 1 passed"), "{}", out.stdout);
 
-    // The scratch engine of unit tests leaves nothing in the temp folder.
-    let temp = tempfile::tempdir().unwrap();
-    for command in ["test", "build"] {
-        cohort(project.path())
-            .arg(command)
-            .env("TMPDIR", temp.path())
-            .output()
-            .expect("run cohort");
-        let left: Vec<_> = std::fs::read_dir(temp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert!(
-            left.is_empty(),
-            "`cohort {command}` left {left:?} in TMPDIR"
-        );
-    }
-
     // Wrong expectations: one expected row is missing, one produced row unexpected.
     let bad = "        - {customer_id: 1, total: 12.5}\n        - {customer_id: 2, total: 8}\n";
     let project = unit_project("amount", bad);
@@ -792,7 +774,19 @@ fn unit_tests_run_locally_on_a_bigquery_target_and_data_tests_are_skipped() {
     let good = "        - {customer_id: 1, total: 12.5}\n";
     let project = warehouse_project(", type: STRING", good);
     let dir = project.path();
-    let out = run(dir, &["test", "--target", "prod", "--junit", "junit.xml"]).ok();
+    // The scratch engine leaves nothing in the system's temporary folder.
+    let temp = tempfile::tempdir().unwrap();
+    let output = cohort(dir)
+        .args(["test", "--target", "prod", "--junit", "junit.xml"])
+        .env("TMPDIR", temp.path())
+        .output()
+        .expect("run cohort");
+    let left: Vec<_> = std::fs::read_dir(temp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "the unit test run left {left:?} in TMPDIR");
+    let out = Run::from_output(output).ok();
     assert!(
         out.stdout
             .contains("Running 1 unit test on a scratch local engine"),
