@@ -91,13 +91,16 @@ impl Session {
     /// The local engine's settings; a configuration error for other targets.
     pub fn local_settings(&self) -> Result<cohort::engine::local::LocalSettings> {
         match &self.target.kind {
-            TargetKind::Local(local) => Ok(cohort::engine::local::LocalSettings {
-                root: self.project.root.join(&local.path),
-                memory_limit: local.memory_limit.as_deref().map(parse_bytes).transpose()?,
-                spill_dir: Some(self.project.root.join(&local.path).join(".spill")),
-                as_of: Some(self.project.as_of),
-                full_refresh: false,
-            }),
+            TargetKind::Local(local) => {
+                let root = self.project.root.join(&local.path);
+                Ok(cohort::engine::local::LocalSettings {
+                    spill_dir: Some(root.join(".spill")),
+                    root,
+                    memory_limit: local.memory_limit.as_deref().map(parse_bytes).transpose()?,
+                    as_of: Some(self.project.as_of),
+                    full_refresh: false,
+                })
+            }
             TargetKind::BigQuery(_) => Err(Error::config(
                 Diagnostic::new(format!(
                     "target `{}` is a BigQuery target; this command runs on the local engine only",

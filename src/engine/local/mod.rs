@@ -268,16 +268,7 @@ impl LocalEngine {
     async fn register_table_file(&self, relation: &Relation, path: &Path) -> Result<()> {
         let table = table_ref(relation);
         let _ = self.ctx.deregister_table(table.clone());
-        let cannot_open = |e: &dyn std::fmt::Display| {
-            Error::execution(Diagnostic::new(format!(
-                "cannot open table {relation} at {}: {e}",
-                path.display()
-            )))
-        };
-        let schema = self
-            .version_schema(path)
-            .await
-            .map_err(|e| cannot_open(&e))?;
+        let schema = self.version_schema(path).await?;
         let mut options = ParquetReadOptions::default();
         if let Some(schema) = &schema {
             options = options.schema(schema);
@@ -285,7 +276,12 @@ impl LocalEngine {
         self.ctx
             .register_parquet(table, listing_location(path), options)
             .await
-            .map_err(|e| cannot_open(&e))?;
+            .map_err(|e| {
+                Error::execution(Diagnostic::new(format!(
+                    "cannot open table {relation} at {}: {e}",
+                    path.display()
+                )))
+            })?;
         self.resolve_case_insensitively(relation).await
     }
 
@@ -297,29 +293,28 @@ impl LocalEngine {
     /// writes nullable columns), so with several files every column is
     /// taken as nullable, which is what merging their schemas could give at
     /// most. `None` for a version without a data file.
-    async fn version_schema(&self, path: &Path) -> datafusion::error::Result<Option<Schema>> {
-        let mut files = 1;
-        let file = if path.is_dir() {
-            let mut names: Vec<_> = std::fs::read_dir(path)?
-                .filter_map(|entry| entry.ok().map(|e| e.file_name()))
-                .filter_map(|name| name.into_string().ok())
-                .filter(|name| {
-                    name.ends_with(".parquet") && !name.starts_with('.') && !name.starts_with('_')
-                })
-                .collect();
-            names.sort_unstable();
-            files = names.len();
-            match names.into_iter().next() {
-                Some(name) => path.join(name),
+    async fn version_schema(&self, path: &Path) -> Result<Option<Schema>> {
+        let (file, files) = if path.is_dir() {
+            let files = partitions::list(path)?;
+            match files.first() {
+                Some(first) => (path.join(&first.name), files.len()),
                 None => return Ok(None),
             }
         } else {
-            path.to_path_buf()
+            (path.to_path_buf(), 1)
         };
-        let url = ListingTableUrl::parse(file.to_string_lossy())?;
-        let listing = ParquetReadOptions::default()
-            .to_listing_options(&self.ctx.copied_config(), self.ctx.copied_table_options());
-        let schema = listing.infer_schema(&self.ctx.state(), &url).await?;
+        let infer = async {
+            let url = ListingTableUrl::parse(file.to_string_lossy())?;
+            let listing = ParquetReadOptions::default()
+                .to_listing_options(&self.ctx.copied_config(), self.ctx.copied_table_options());
+            listing.infer_schema(&self.ctx.state(), &url).await
+        };
+        let schema = infer.await.map_err(|e| {
+            Error::execution(Diagnostic::new(format!(
+                "cannot read the schema of {}: {e}",
+                file.display()
+            )))
+        })?;
         Ok(Some(if files > 1 {
             schema_change::nullable(&schema).as_ref().clone()
         } else {
