@@ -20,6 +20,10 @@
 //! same, and DataFusion sorts, compares and hands on the rows in as many
 //! parallel streams as it has partitions instead of merging them into one.
 //!
+//! For one integer key and at most one integer-like ordering (the usual
+//! staging dedupe: an id and a timestamp), [`key_set`] finds the first rows
+//! without sorting them, and keeps this sort-based plan as its fallback.
+//!
 //! Only the exact shape is rewritten: a filter whose conjuncts include
 //! `rn = 1` (or `rn <= 1`, `rn < 2`, either side) directly over a window node
 //! computing nothing but that `row_number()` with a `PARTITION BY`; the other
@@ -31,7 +35,7 @@ use datafusion::arrow::array::UInt32Array;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{Column, Result, ScalarValue};
+use datafusion::common::{Column, Result, ScalarValue, internal_err};
 use datafusion::functions_window::expr_fn::lag;
 use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::utils::{conjunction, disjunction, split_conjunction};
@@ -41,6 +45,10 @@ use datafusion::logical_expr::{
     WindowFunctionDefinition, lit,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
+
+mod key_set;
+
+pub use key_set::CohortQueryPlanner;
 
 /// The rule; registered on every local session.
 #[derive(Debug, Default)]
@@ -143,54 +151,26 @@ impl FirstRowShape {
         })
     }
 
-    /// `Projection(the columns kept, rn as 1) → Filter(first of its key AND
-    /// others) → Window(LAG over (keys, order)) → input`. `kept` is the
-    /// pruning projection's columns when there was one, else every column.
+    /// `Projection(the columns kept, rn as 1) → Filter(others) → first rows
+    /// of each key`, the first rows computed by [`key_set`] where it
+    /// applies, else by [`lag_first_rows`]. `kept` is the pruning
+    /// projection's columns when there was one, else every column.
     fn rewrite(self, window: &Window, kept: Option<&[Expr]>) -> Result<LogicalPlan> {
         let input = Arc::clone(&window.input);
         let input_columns: Vec<Column> = input.schema().columns();
-
-        let mut order: Vec<SortExpr> = self
-            .keys
-            .iter()
-            .map(|key| key.clone().sort(true, true))
-            .collect();
-        order.extend(self.order.iter().cloned());
-        let bucket = ScalarUDF::new_from_impl(KeyBucket::new()).call(self.keys.clone());
-        let over = |value: Expr| {
-            lag(value, Some(1), None)
-                .partition_by(vec![bucket.clone()])
-                .order_by(order.clone())
-                .build()
+        let by_sorting = lag_first_rows(&self.keys, &self.order, Arc::clone(&input))?;
+        let first_rows = match (self.keys.as_slice(), self.order.as_slice()) {
+            ([key], order) if key_set::applies(&self.keys, &self.order, &input) => {
+                key_set::node(input, key.clone(), order.first().cloned(), by_sorting)?
+            }
+            _ => by_sorting,
         };
-        let mut lags = vec![over(lit(true))?];
-        for key in &self.keys {
-            lags.push(over(key.clone())?);
-        }
-        let lag_window = Window::try_new(lags, input)?;
-        let lag_columns: Vec<Column> = (input_columns.len()..lag_window.schema.fields().len())
-            .map(|i| {
-                let (qualifier, field) = lag_window.schema.qualified_field(i);
-                Column::new(qualifier.cloned(), field.name())
-            })
-            .collect();
-        let Some((has_previous, previous_keys)) = lag_columns.split_first() else {
-            return Ok(LogicalPlan::Window(lag_window));
+        let filtered = match conjunction(self.other_conditions) {
+            Some(predicate) => {
+                LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(first_rows))?)
+            }
+            None => first_rows,
         };
-
-        // The first row of its bucket, or a key unlike the row before.
-        let mut first_of_key = vec![Expr::Column(has_previous.clone()).is_null()];
-        for (key, previous) in self.keys.iter().zip(previous_keys) {
-            first_of_key.push(Expr::BinaryExpr(BinaryExpr::new(
-                Box::new(key.clone()),
-                Operator::IsDistinctFrom,
-                Box::new(Expr::Column(previous.clone())),
-            )));
-        }
-        let mut conditions = vec![disjunction(first_of_key).unwrap_or_else(|| lit(true))];
-        conditions.extend(self.other_conditions);
-        let predicate = conjunction(conditions).unwrap_or_else(|| lit(true));
-        let filtered = Filter::try_new(predicate, Arc::new(LogicalPlan::Window(lag_window)))?;
 
         let row_number_as_one = || {
             lit(ScalarValue::UInt64(Some(1))).alias_qualified(
@@ -212,9 +192,59 @@ impl FirstRowShape {
                 })
                 .collect(),
         };
-        Projection::try_new(projection, Arc::new(LogicalPlan::Filter(filtered)))
-            .map(LogicalPlan::Projection)
+        Projection::try_new(projection, Arc::new(filtered)).map(LogicalPlan::Projection)
     }
+}
+
+/// The first row of each key by sorting: `Projection(input's columns) →
+/// Filter(first of its key) → Window(LAG over (keys, order)) → input`.
+fn lag_first_rows(
+    keys: &[Expr],
+    order: &[SortExpr],
+    input: Arc<LogicalPlan>,
+) -> Result<LogicalPlan> {
+    let input_columns: Vec<Column> = input.schema().columns();
+    let mut sort: Vec<SortExpr> = keys
+        .iter()
+        .map(|key| key.clone().sort(true, true))
+        .collect();
+    sort.extend(order.iter().cloned());
+    let bucket = ScalarUDF::new_from_impl(KeyBucket::new()).call(keys.to_vec());
+    let over = |value: Expr| {
+        lag(value, Some(1), None)
+            .partition_by(vec![bucket.clone()])
+            .order_by(sort.clone())
+            .build()
+    };
+    let mut lags = vec![over(lit(true))?];
+    for key in keys {
+        lags.push(over(key.clone())?);
+    }
+    let lag_window = Window::try_new(lags, input)?;
+    let lag_columns: Vec<Column> = (input_columns.len()..lag_window.schema.fields().len())
+        .map(|i| {
+            let (qualifier, field) = lag_window.schema.qualified_field(i);
+            Column::new(qualifier.cloned(), field.name())
+        })
+        .collect();
+    let Some((has_previous, previous_keys)) = lag_columns.split_first() else {
+        return internal_err!("first row per key: the LAG window has no column");
+    };
+
+    // The first row of its bucket, or a key unlike the row before.
+    let mut first_of_key = vec![Expr::Column(has_previous.clone()).is_null()];
+    for (key, previous) in keys.iter().zip(previous_keys) {
+        first_of_key.push(Expr::BinaryExpr(BinaryExpr::new(
+            Box::new(key.clone()),
+            Operator::IsDistinctFrom,
+            Box::new(Expr::Column(previous.clone())),
+        )));
+    }
+    let predicate = disjunction(first_of_key).unwrap_or_else(|| lit(true));
+    let filtered = Filter::try_new(predicate, Arc::new(LogicalPlan::Window(lag_window)))?;
+    let columns = input_columns.into_iter().map(Expr::Column).collect();
+    Projection::try_new(columns, Arc::new(LogicalPlan::Filter(filtered)))
+        .map(LogicalPlan::Projection)
 }
 
 /// `cohort_key_bucket(k, ...)`: a hash of the key columns folded into

@@ -420,7 +420,7 @@ fn from_int64(keys: impl Iterator<Item = Option<i64>>, data_type: &DataType) -> 
 }
 
 /// Types whose order is their `i64` cast's order.
-fn is_integer_like(data_type: &DataType) -> bool {
+pub(super) fn is_integer_like(data_type: &DataType) -> bool {
     matches!(
         data_type,
         DataType::Int8

@@ -68,6 +68,7 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
         .with_runtime_env(runtime)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(super::rechunk::RechunkWindowOutput))
+        .with_query_planner(Arc::new(super::first_row::CohortQueryPlanner))
         .build();
     let ctx = SessionContext::new_with_state(state);
     crate::sql::functions::register_bigquery_functions(&ctx);
