@@ -48,7 +48,7 @@ use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
 mod key_set;
 
-pub use key_set::CohortQueryPlanner;
+pub use key_set::FirstRowsPlanner;
 
 /// The rule; registered on every local session.
 #[derive(Debug, Default)]

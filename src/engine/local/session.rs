@@ -68,12 +68,13 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
         .with_runtime_env(runtime)
         .with_default_features()
         .with_physical_optimizer_rule(Arc::new(super::rechunk::RechunkWindowOutput))
-        .with_query_planner(Arc::new(super::first_row::CohortQueryPlanner))
+        .with_query_planner(Arc::new(super::planner::CohortQueryPlanner))
         .build();
     let ctx = SessionContext::new_with_state(state);
     crate::sql::functions::register_bigquery_functions(&ctx);
     ctx.register_udaf(super::first_value::FirstValue::udaf());
     ctx.add_optimizer_rule(Arc::new(super::first_row::FirstRowPerKey));
+    ctx.add_optimizer_rule(Arc::new(super::repeated_keys::RepeatedKeysRule));
     Ok(ctx)
 }
 

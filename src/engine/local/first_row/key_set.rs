@@ -28,20 +28,18 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
-use datafusion::arrow::compute::{SortOptions, cast, filter_record_batch};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+use datafusion::arrow::compute::{SortOptions, filter_record_batch};
+use datafusion::arrow::datatypes::Int64Type;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
 use datafusion::common::hash_utils::RandomState;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DFSchemaRef, DataFusionError, Result, internal_err};
-use datafusion::execution::context::QueryPlanner;
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{
@@ -57,10 +55,11 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
     PlanProperties,
 };
-use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
+use datafusion::physical_planner::{ExtensionPlanner, PhysicalPlanner};
 use futures::{StreamExt, TryStreamExt};
 
 use super::super::first_value::is_integer_like;
+use super::super::key_pairs::{self, as_int64, encode, is_integer_key};
 
 /// Whether [`FirstRowsNode`] computes this first-row-per-key: one integer
 /// key, at most one integer-like ordering, and an input that reads the same
@@ -109,19 +108,6 @@ pub(super) fn node(
             order,
         }),
     }))
-}
-
-fn is_integer_key(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    )
 }
 
 /// Whether any expression of `plan` (or below it, subqueries included) is
@@ -207,24 +193,9 @@ impl UserDefinedLogicalNodeCore for FirstRowsNode {
     }
 }
 
-/// The local engine's query planner: DataFusion's, plus [`FirstRowsNode`].
-#[derive(Debug, Default)]
-pub struct CohortQueryPlanner;
-
-#[async_trait]
-impl QueryPlanner for CohortQueryPlanner {
-    async fn create_physical_plan(
-        &self,
-        logical_plan: &LogicalPlan,
-        session_state: &dyn Session,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(FirstRowsPlanner)])
-            .create_physical_plan(logical_plan, session_state)
-            .await
-    }
-}
-
-struct FirstRowsPlanner;
+/// Plans a [`FirstRowsNode`] as a [`FirstRowsExec`].
+#[derive(Debug)]
+pub struct FirstRowsPlanner;
 
 #[async_trait]
 impl ExtensionPlanner for FirstRowsPlanner {
@@ -502,239 +473,33 @@ impl KeySet {
     }
 }
 
-/// A column of integers (or dates, timestamps) as `Int64`.
-fn as_int64(array: &ArrayRef) -> Result<ArrayRef> {
-    if array.data_type() == &DataType::Int64 {
-        return Ok(Arc::clone(array));
-    }
-    Ok(cast(array, &DataType::Int64)?)
-}
-
-/// An ordering value as a `u64` that sorts first-row-first: smaller is
-/// better, NULL at the end `options` puts it.
-fn encode(value: Option<i64>, options: SortOptions) -> u64 {
-    match value {
-        None if options.nulls_first => 0,
-        None => u64::MAX,
-        Some(v) => {
-            let ascending = (v as u64) ^ (1 << 63);
-            if options.descending {
-                !ascending
-            } else {
-                ascending
-            }
-        }
-    }
-}
-
-/// The `(key, ordering)` pairs of one input partition, in hash buckets, and
-/// the orderings of its NULL-key rows.
-#[derive(Default)]
-struct Pairs {
-    /// Per bucket, chunks of [`CHUNK_PAIRS`] pairs (the memory taken is
-    /// what is used, give or take a chunk, not a doubled vector).
-    buckets: Vec<Vec<Vec<(i64, u64)>>>,
-    null_key: Vec<u64>,
-}
-
-/// Pairs per chunk of [`Pairs`] (1 MiB).
-const CHUNK_PAIRS: usize = 1 << 16;
-
-impl Pairs {
-    fn push(&mut self, bucket: usize, pair: (i64, u64)) {
-        let Some(chunks) = self.buckets.get_mut(bucket) else {
-            return;
-        };
-        match chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK_PAIRS => chunk.push(pair),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK_PAIRS);
-                chunk.push(pair);
-                chunks.push(chunk);
-            }
-        }
-    }
-
-    fn capacity_bytes(&self) -> usize {
-        let chunks: usize = self
-            .buckets
-            .iter()
-            .flatten()
-            .map(|chunk| chunk.capacity() * size_of::<(i64, u64)>())
-            .sum();
-        chunks + self.null_key.capacity() * size_of::<u64>()
-    }
-}
-
-/// The memory the pairs may take: a share of the pool, so that operators
-/// running beside this one (a hash join's build side cannot spill) keep
-/// room. Past it the sort runs instead.
-struct Budget {
-    reservation: MemoryReservation,
-    limit: usize,
-}
-
-impl Budget {
-    fn try_grow(&mut self, bytes: usize) -> bool {
-        self.reservation.size().saturating_add(bytes) <= self.limit
-            && self.reservation.try_grow(bytes).is_ok()
-    }
-}
-
-/// Reads every pair and builds the [`KeySet`], or decides on the fallback.
+/// Reads every `(key, ordering)` pair and builds the [`KeySet`], or decides
+/// on the fallback.
 async fn first_pass(
     pairs: &Arc<dyn ExecutionPlan>,
     context: &Arc<TaskContext>,
     options: SortOptions,
 ) -> Result<Pass> {
-    let buckets = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pool = context.memory_pool();
-    let limit = match pool.memory_limit() {
-        MemoryLimit::Finite(bytes) => bytes / 2,
-        MemoryLimit::Infinite | MemoryLimit::Unknown => usize::MAX,
+    let Some(repeated) =
+        key_pairs::repeated_keys(pairs, context, options, "FirstRowsByKeySet").await?
+    else {
+        return Ok(Pass::Fallback);
     };
-    let reservation = Arc::new(Mutex::new(Budget {
-        reservation: MemoryConsumer::new("FirstRowsByKeySet").register(pool),
-        limit,
-    }));
-    let mut tasks = tokio::task::JoinSet::new();
-    for partition in 0..pairs.output_partitioning().partition_count() {
-        let stream = pairs.execute(partition, Arc::clone(context))?;
-        let reservation = Arc::clone(&reservation);
-        tasks.spawn(collect_pairs(stream, buckets, reservation, options));
-    }
-    let mut collected = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let done = joined.map_err(|e| DataFusionError::External(Box::new(e)))??;
-        match done {
-            Some(pairs) => collected.push(pairs),
-            None => {
-                // The other partitions' pairs and their memory go before
-                // the sort starts.
-                tasks.shutdown().await;
-                return Ok(Pass::Fallback);
-            }
-        }
-    }
-    let set = tokio::task::spawn_blocking(move || key_set(collected, buckets))
-        .await
-        .map_err(|e| DataFusionError::External(Box::new(e)))?;
-    drop(reservation);
-    Ok(Pass::KeySet(set))
-}
-
-/// One partition's pairs; `None` when the pool cannot hold them or an
-/// ordering value collides with NULL's encoding.
-async fn collect_pairs(
-    mut stream: SendableRecordBatchStream,
-    buckets: usize,
-    reservation: Arc<Mutex<Budget>>,
-    options: SortOptions,
-) -> Result<Option<Pairs>> {
-    let null_code = encode(None, options);
-    let mut pairs = Pairs {
-        buckets: vec![Vec::new(); buckets],
-        null_key: Vec::new(),
-    };
-    let state = RandomState::default();
-    while let Some(batch) = stream.next().await {
-        let batch = batch?;
-        let (Some(keys), Some(orders)) = (batch.columns().first(), batch.columns().get(1)) else {
-            return internal_err!("first rows: the pairs have two columns");
-        };
-        let (keys, orders) = (as_int64(keys)?, as_int64(orders)?);
-        let (keys, orders) = (
-            keys.as_primitive::<Int64Type>(),
-            orders.as_primitive::<Int64Type>(),
-        );
-        let before = pairs.capacity_bytes();
-        for row in 0..batch.num_rows() {
-            let order = orders.is_valid(row).then(|| orders.value(row));
-            let code = encode(order, options);
-            if order.is_some() && code == null_code {
-                return Ok(None);
-            }
-            if keys.is_null(row) {
-                pairs.null_key.push(code);
-            } else {
-                let key = keys.value(row);
-                let bucket = (std::hash::BuildHasher::hash_one(&state, key) as usize) % buckets;
-                pairs.push(bucket, (key, code));
-            }
-        }
-        let grown = pairs.capacity_bytes().saturating_sub(before);
-        let fits = reservation
-            .lock()
-            .map_err(|_| DataFusionError::Internal("first rows: a lock was poisoned".into()))?
-            .try_grow(grown);
-        if !fits {
-            return Ok(None);
-        }
-    }
-    Ok(Some(pairs))
-}
-
-/// Sorts each bucket (every partition's share of it) on its own thread and
-/// keeps the repeated keys with their best ordering value.
-fn key_set(collected: Vec<Pairs>, buckets: usize) -> KeySet {
-    let mut chunks: Vec<Vec<Vec<(i64, u64)>>> = vec![Vec::new(); buckets];
-    let mut null_key: Vec<u64> = Vec::new();
-    for pairs in collected {
-        for (bucket, part) in pairs.buckets.into_iter().enumerate() {
-            if let Some(all) = chunks.get_mut(bucket) {
-                all.extend(part);
-            }
-        }
-        null_key.extend(pairs.null_key);
-    }
-    // One vector per bucket, each chunk freed once copied.
-    let by_bucket: Vec<Vec<(i64, u64)>> = chunks
-        .into_iter()
-        .map(|bucket| {
-            let mut all = Vec::with_capacity(bucket.iter().map(Vec::len).sum());
-            for chunk in bucket {
-                all.extend_from_slice(&chunk);
-            }
-            all
-        })
-        .collect();
-    let repeated: Vec<Vec<(i64, u64)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = by_bucket
-            .into_iter()
-            .map(|mut bucket| {
-                scope.spawn(move || {
-                    bucket.sort_unstable();
-                    let mut repeated = Vec::new();
-                    for run in bucket.chunk_by(|a, b| a.0 == b.0) {
-                        if let [first, _, ..] = run {
-                            repeated.push(*first);
-                        }
-                    }
-                    repeated
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    let count = repeated.iter().map(Vec::len).sum();
+    let count = repeated.keys.len();
     let mut set = KeySet {
         repeated: HashMap::with_capacity_and_hasher(count, RandomState::default()),
         best: Vec::with_capacity(count),
         passed: Vec::with_capacity(count),
-        null_key: null_key
-            .iter()
-            .min()
-            .map(|best| (*best, AtomicBool::new(false))),
+        null_key: repeated
+            .null_key
+            .map(|(_, best)| (best, AtomicBool::new(false))),
     };
-    for (key, best) in repeated.into_iter().flatten() {
-        set.repeated.insert(key, set.best.len());
-        set.best.push(best);
+    for repeated in repeated.keys {
+        set.repeated.insert(repeated.key, set.best.len());
+        set.best.push(repeated.best);
         set.passed.push(AtomicBool::new(false));
     }
-    set
+    Ok(Pass::KeySet(set))
 }
 
 #[cfg(test)]
