@@ -8,20 +8,20 @@
 //! so [`FirstRowsExec`] works in two passes instead:
 //!
 //! 1. It reads only the key and the ordering (the projection reaches the
-//!    scan), collects the pairs in hash buckets, sorts each bucket on its own
-//!    core and keeps, for every key seen more than once, the best ordering
-//!    value (the same rank `ROW_NUMBER() … = 1` keeps).
+//!    scan) and finds every key seen more than once, with its best ordering
+//!    value (the rank `ROW_NUMBER() … = 1` keeps), by sorting hash buckets
+//!    of integer pairs ([`super::super::key_pairs`]).
 //! 2. It streams the full input, partitions in parallel: a row whose key was
 //!    seen once passes; a row of a repeated key passes when its ordering is
 //!    the best and no other row of that key has passed yet (ties: one row,
 //!    as `ROW_NUMBER` picks one). NULL keys form one group, as `PARTITION
 //!    BY` groups them.
 //!
-//! The pairs take 16 bytes a row from the memory pool, up to half of it (the
-//! rest stays for operators running beside it). When they would take more
-//! (200M rows in a 1 GB pool), or an ordering value cannot be told apart
-//! from NULL in the encoding (`i64::MIN` or `i64::MAX`), the node runs its
-//! third input instead: the sort-based rewrite, which spills.
+//! When the pairs would take over half the memory pool (200M rows in a 1 GB
+//! pool), or an ordering value cannot be told apart from NULL in their
+//! encoding (`i64::MIN` or `i64::MAX`), the node runs its third input
+//! instead: the sort-based rewrite, which spills. `EXPLAIN ANALYZE` shows
+//! which ran (`fallback=0|1`) and how many keys repeat (`repeated_keys`).
 //! The input is read twice, so the rule only uses this node over inputs
 //! without volatile functions.
 
