@@ -19,9 +19,11 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, PrimitiveArray, new_empty_array,
 };
-use datafusion::arrow::compute::{can_cast_types, cast};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Int64Type};
 use datafusion::common::{Result, ScalarValue, internal_err};
+
+use super::key_pairs::is_integer_like;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::AggregateOrderSensitivity;
 use datafusion::logical_expr::{
@@ -417,25 +419,6 @@ impl Int64Columns {
 fn from_int64(keys: impl Iterator<Item = Option<i64>>, data_type: &DataType) -> Result<ArrayRef> {
     let int64: ArrayRef = Arc::new(PrimitiveArray::<Int64Type>::from_iter(keys));
     Ok(cast(&int64, data_type)?)
-}
-
-/// Types whose order is their `i64` cast's order.
-pub(super) fn is_integer_like(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::Date32
-            | DataType::Date64
-            | DataType::Timestamp(..)
-            | DataType::Time32(_)
-            | DataType::Time64(_)
-    ) && can_cast_types(data_type, &DataType::Int64)
 }
 
 #[cfg(test)]

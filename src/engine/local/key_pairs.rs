@@ -18,7 +18,7 @@ use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-use datafusion::arrow::compute::{SortOptions, cast};
+use datafusion::arrow::compute::{SortOptions, can_cast_types, cast};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::hash_utils::RandomState;
 use datafusion::common::{DataFusionError, Result, internal_err};
@@ -126,6 +126,20 @@ pub fn is_integer_key(data_type: &DataType) -> bool {
             | DataType::UInt16
             | DataType::UInt32
     )
+}
+
+/// Types whose order is their `i64` cast's order: integer keys, dates,
+/// times and timestamps (orderings of [`repeated_keys`]).
+pub fn is_integer_like(data_type: &DataType) -> bool {
+    let temporal = matches!(
+        data_type,
+        DataType::Date32
+            | DataType::Date64
+            | DataType::Timestamp(..)
+            | DataType::Time32(_)
+            | DataType::Time64(_)
+    );
+    (is_integer_key(data_type) || temporal) && can_cast_types(data_type, &DataType::Int64)
 }
 
 /// The `(key, ordering)` pairs of one input partition, in hash buckets, and

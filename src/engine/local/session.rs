@@ -78,6 +78,23 @@ pub fn context(settings: &LocalSettings) -> Result<SessionContext> {
     Ok(ctx)
 }
 
+/// A session for the engine's own tests: a pool of `memory_limit` (the
+/// default without one), DataFusion's temporary files.
+#[cfg(test)]
+pub fn test_context(memory_limit: Option<usize>) -> SessionContext {
+    let settings = LocalSettings {
+        root: std::env::temp_dir(),
+        memory_limit,
+        spill_dir: None,
+        as_of: None,
+        full_refresh: false,
+    };
+    match context(&settings) {
+        Ok(ctx) => ctx,
+        Err(e) => panic!("cannot start a test session: {e}"),
+    }
+}
+
 /// How many Parquet files the first build of an incremental table may keep
 /// open at once (one per partition being written, say a day of sessions):
 /// half of the process's open-file limit left after a reserve for reads and

@@ -58,8 +58,7 @@ use datafusion::physical_plan::{
 use datafusion::physical_planner::{ExtensionPlanner, PhysicalPlanner};
 use futures::{StreamExt, TryStreamExt};
 
-use super::super::first_value::is_integer_like;
-use super::super::key_pairs::{self, as_int64, encode, is_integer_key};
+use super::super::key_pairs::{self, as_int64, encode, is_integer_key, is_integer_like};
 
 /// Whether [`FirstRowsNode`] computes this first-row-per-key: one integer
 /// key, at most one integer-like ordering, and an input that reads the same

@@ -1,8 +1,7 @@
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::SessionContext;
 
-use super::super::LocalSettings;
-use super::super::session::context;
+use super::super::session::test_context;
 
 /// Sessions with duplicates, NULL keys (also first in order), ties on the
 /// order column and a second key column.
@@ -15,14 +14,7 @@ const ROWS: &str = "create table t (k bigint, k2 varchar, o bigint, v varchar) a
     (4, 'x', null, 'null order'), (4, 'x', 1, 'with order')";
 
 async fn session(with_rule: bool) -> SessionContext {
-    let ctx = context(&LocalSettings {
-        root: std::env::temp_dir(),
-        memory_limit: None,
-        spill_dir: None,
-        as_of: None,
-        full_refresh: false,
-    })
-    .unwrap();
+    let ctx = test_context(None);
     let ctx = if with_rule {
         ctx
     } else {

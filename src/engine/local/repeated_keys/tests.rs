@@ -6,18 +6,10 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::catalog::memory::MemTable;
 use datafusion::prelude::SessionContext;
 
-use super::super::LocalSettings;
-use super::super::session::context;
+use super::super::session::test_context;
 
 fn session(memory_limit: Option<usize>, with_rule: bool) -> SessionContext {
-    let ctx = context(&LocalSettings {
-        root: std::env::temp_dir(),
-        memory_limit,
-        spill_dir: None,
-        as_of: None,
-        full_refresh: false,
-    })
-    .unwrap();
+    let ctx = test_context(memory_limit);
     if !with_rule {
         assert!(ctx.remove_optimizer_rule("cohort_repeated_keys"));
     }
