@@ -283,8 +283,10 @@ impl FirstRowsExec {
         fallback: Arc<dyn ExecutionPlan>,
         exprs: Exprs,
     ) -> Result<Self> {
-        let partitions = input.output_partitioning().partition_count().max(1);
-        let fallback_matched = if fallback.output_partitioning().partition_count() == partitions {
+        let partitions = input.output_partitioning().partition_count();
+        let same = fallback.output_partitioning().partition_count() == partitions;
+        // With no partition to produce, nothing runs the fallback either.
+        let fallback_matched = if same || partitions == 0 {
             Arc::clone(&fallback)
         } else {
             Arc::new(RepartitionExec::try_new(
