@@ -9,7 +9,9 @@
 //! core, and its runs of one key give the repeated keys with their row
 //! count and best ordering value. The pairs take 16 bytes a row from the
 //! memory pool, up to half of it, so that operators running beside this one
-//! keep room (a hash join's build side cannot spill). When they would take
+//! keep room (a hash join's build side cannot spill); sorting a bucket
+//! briefly copies it out of its chunks, so one bucket (the pairs over the
+//! number of cores) is held twice for a moment. When they would take
 //! more (200M rows in a 1 GB pool), or an ordering value cannot be told
 //! apart from NULL in the encoding, [`repeated_keys`] returns `None` and the
 //! caller runs its DataFusion plan instead.

@@ -270,6 +270,9 @@ pub struct FirstRowsExec {
     fallback_matched: Arc<dyn ExecutionPlan>,
     exprs: Exprs,
     properties: Arc<PlanProperties>,
+    /// One execution's key set and claims. A plan run again (a recursive
+    /// query) is first `reset_state`, whose default goes through
+    /// `with_new_children`: a new node, a new pass.
     pass: SharedPass,
     /// `repeated_keys` and `fallback` (1 when the sort ran), shown by
     /// `EXPLAIN ANALYZE`.

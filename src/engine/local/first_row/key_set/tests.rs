@@ -4,6 +4,8 @@ use datafusion::arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringAr
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::catalog::memory::MemTable;
+use datafusion::physical_plan::collect;
+use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::prelude::SessionContext;
 
 use super::super::super::session::test_context;
@@ -64,17 +66,31 @@ fn register_sessions(ctx: &SessionContext, rows: i64, keys: i64, extreme_order: 
 /// row, so `v` is left out; without an ordering, any row of the key). Read
 /// without an aggregate or a sort, which a tiny pool could not run.
 async fn kept(ctx: &SessionContext, order: &str) -> Vec<(Option<i64>, Option<i64>)> {
-    let sql = format!("select k, o from t qualify row_number() over (partition by k {order}) = 1");
-    let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+    let batches = ctx
+        .sql(&kept_sql(order))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    key_and_order(&batches, !order.is_empty())
+}
+
+fn kept_sql(order: &str) -> String {
+    format!("select k, o from t qualify row_number() over (partition by k {order}) = 1")
+}
+
+/// The `(k, o)` rows of `batches`, sorted; `o` only `with_order`.
+fn key_and_order(batches: &[RecordBatch], with_order: bool) -> Vec<(Option<i64>, Option<i64>)> {
     let mut rows = Vec::new();
-    for batch in &batches {
+    for batch in batches {
         let (k, o) = (
             batch.column(0).as_primitive::<Int64Type>(),
             batch.column(1).as_primitive::<Int64Type>(),
         );
         for i in 0..batch.num_rows() {
             let value = |a: &Int64Array| a.is_valid(i).then(|| a.value(i));
-            let ordering = if order.is_empty() { None } else { value(o) };
+            let ordering = if with_order { value(o) } else { None };
             rows.push((value(k), ordering));
         }
     }
@@ -170,4 +186,22 @@ async fn text_keys_and_volatile_inputs_are_sorted_instead() {
             "{sql}\n{plan}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_plan_run_again_after_its_state_is_reset_keeps_the_same_rows() {
+    // A recursive query runs its term again after `reset_plan_states`; the
+    // claims of the repeated keys must start afresh.
+    let (ours, theirs) = (session(None, true), session(None, false));
+    register_sessions(&ours, 20_000, 3_000, false);
+    register_sessions(&theirs, 20_000, 3_000, false);
+    let sql = kept_sql("order by o");
+    let plan = ours.sql(&sql).await.unwrap();
+    let plan = plan.create_physical_plan().await.unwrap();
+    let first = collect(Arc::clone(&plan), ours.task_ctx()).await.unwrap();
+    let again = reset_plan_states(plan).unwrap();
+    let second = collect(again, ours.task_ctx()).await.unwrap();
+    let expected = kept(&theirs, "order by o").await;
+    assert_eq!(key_and_order(&first, true), expected);
+    assert_eq!(key_and_order(&second, true), expected);
 }
