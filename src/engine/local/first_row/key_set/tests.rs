@@ -62,6 +62,20 @@ fn register_sessions(ctx: &SessionContext, rows: i64, keys: i64, extreme_order: 
     ctx.register_table("t", Arc::new(table)).unwrap();
 }
 
+/// Our session (the rule on, within `memory_limit`) and DataFusion's own
+/// (the rule off, no limit), each with the same `t`.
+fn ours_and_theirs(
+    memory_limit: Option<usize>,
+    rows: i64,
+    keys: i64,
+    extreme_order: bool,
+) -> (SessionContext, SessionContext) {
+    let (ours, theirs) = (session(memory_limit, true), session(None, false));
+    register_sessions(&ours, rows, keys, extreme_order);
+    register_sessions(&theirs, rows, keys, extreme_order);
+    (ours, theirs)
+}
+
 /// The kept rows' keys and ordering values, sorted (ties may keep any one
 /// row, so `v` is left out; without an ordering, any row of the key). Read
 /// without an aggregate or a sort, which a tiny pool could not run.
@@ -140,9 +154,7 @@ async fn assert_same_rows(
 
 #[tokio::test]
 async fn the_key_set_keeps_what_row_number_keeps() {
-    let (ours, theirs) = (session(None, true), session(None, false));
-    register_sessions(&ours, 20_000, 3_000, false);
-    register_sessions(&theirs, 20_000, 3_000, false);
+    let (ours, theirs) = ours_and_theirs(None, 20_000, 3_000, false);
     for order in ORDERS {
         assert_same_rows(&ours, &theirs, order, 0).await;
     }
@@ -150,21 +162,17 @@ async fn the_key_set_keeps_what_row_number_keeps() {
 
 #[tokio::test]
 async fn a_pool_too_small_for_the_keys_falls_back_to_sorting() {
-    let (ours, theirs) = (session(Some(4 << 20), true), session(None, false));
+    let (ours, theirs) = ours_and_theirs(Some(4 << 20), 400_000, 60_000, false);
     // The sort that runs instead spills within the 4 MB pool.
     ours.sql("set datafusion.execution.sort_spill_reservation_bytes = 65536")
         .await
         .unwrap();
-    register_sessions(&ours, 400_000, 60_000, false);
-    register_sessions(&theirs, 400_000, 60_000, false);
     assert_same_rows(&ours, &theirs, "order by o desc", 1).await;
 }
 
 #[tokio::test]
 async fn an_ordering_value_at_the_edge_of_int64_falls_back_to_sorting() {
-    let (ours, theirs) = (session(None, true), session(None, false));
-    register_sessions(&ours, 20_000, 3_000, true);
-    register_sessions(&theirs, 20_000, 3_000, true);
+    let (ours, theirs) = ours_and_theirs(None, 20_000, 3_000, true);
     // NULLs first put NULL at the code `i64::MIN` has; descending, not.
     assert_same_rows(&ours, &theirs, "order by o nulls first", 1).await;
     assert_same_rows(&ours, &theirs, "order by o desc", 0).await;
@@ -192,9 +200,7 @@ async fn text_keys_and_volatile_inputs_are_sorted_instead() {
 async fn a_plan_run_again_after_its_state_is_reset_keeps_the_same_rows() {
     // A recursive query runs its term again after `reset_plan_states`; the
     // claims of the repeated keys must start afresh.
-    let (ours, theirs) = (session(None, true), session(None, false));
-    register_sessions(&ours, 20_000, 3_000, false);
-    register_sessions(&theirs, 20_000, 3_000, false);
+    let (ours, theirs) = ours_and_theirs(None, 20_000, 3_000, false);
     let sql = kept_sql("order by o");
     let plan = ours.sql(&sql).await.unwrap();
     let plan = plan.create_physical_plan().await.unwrap();
