@@ -22,13 +22,13 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Int64Type};
 use datafusion::common::{Result, ScalarValue, internal_err};
-
-use super::key_pairs::is_integer_like;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::AggregateOrderSensitivity;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, ReversedUDAF, Signature,
 };
+
+use super::key_pairs::is_integer_like;
 
 /// DataFusion's `first_value`, with [`FirstByGroups`] as its groups
 /// accumulator where that applies. Registered under the same name.

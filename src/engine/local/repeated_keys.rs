@@ -21,13 +21,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::catalog::Session;
-
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch};
 use datafusion::arrow::compute::{SortOptions, cast};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
 use datafusion::common::tree_node::{Transformed, TreeNodeRecursion};
-use datafusion::common::{DFSchemaRef, DataFusionError, Result, ScalarValue, internal_err};
+use datafusion::common::{Column, DFSchemaRef, DataFusionError, Result, ScalarValue, internal_err};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
@@ -128,7 +127,7 @@ fn repeated_key_shape(filter: &Filter, aggregate: &Aggregate) -> Option<Expr> {
         return None;
     }
     let (qualifier, field) = aggregate.schema.qualified_field(1);
-    let count_column = datafusion::common::Column::new(qualifier.cloned(), field.name());
+    let count_column = Column::new(qualifier.cloned(), field.name());
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &filter.predicate else {
         return None;
     };
